@@ -1,0 +1,52 @@
+"""wattwise: what machine-learning work really costs, in FLOPs, wall-clock, dollars, energy and carbon.
+
+`import wattwise` is kept light (no numpy, torch or database at import): the public names below are
+resolved on first use (PEP 562 module ``__getattr__``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (relative to this package)
+_EXPORTS: dict[str, str] = {
+    # errors
+    "WattwiseError": ".errors",
+    "InvalidValueError": ".errors",
+    "UnknownNameError": ".errors",
+    "MissingInputError": ".errors",
+    "ContradictoryInputError": ".errors",
+    "MissingExtraError": ".errors",
+    # footprint and estimation
+    "Footprint": ".footprint",
+    "Range": ".footprint",
+    "energy_to_co2e": ".footprint",
+    "cost_from_gpu_hours": ".footprint",
+    "cost_from_energy": ".footprint",
+    "estimate": ".estimate",
+    "where": ".where",
+    # catalog
+    "catalog": ".catalog",
+    # flops (issue 3)
+    "count_flops": ".flops",
+    # scaling (issue 5)
+    "scaling": ".scaling",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wattwise' has no attribute {name!r}")
+    mod = importlib.import_module(module, __name__)
+    value = mod if name == module.lstrip(".") else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
