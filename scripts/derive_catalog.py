@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Derive wattwise's compact catalog tables from the sourced raw data in ../shared/data.
+
+Rerun with `make catalog` (or `python scripts/derive_catalog.py [--shared PATH]`). Reads only the raw files
+documented in shared/data/SOURCES.md and writes src/wattwise/catalog/data/*.csv. Each output table keeps
+one licence (see LICENSES.md written next to them); every row keeps a source column. Standard library only.
+
+Not used on purpose: shared/data/mlco2_impact (licence unclear: the repo licence is a web-template notice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "src" / "wattwise" / "catalog" / "data"
+LB_PER_MWH_TO_G_PER_KWH = 0.45359237  # 1 lb = 0.45359237 kg (exact); 1 kg/MWh = 1 g/kWh
+
+# Extra names users type for accelerators, beyond the id and the model name (lookups also ignore case and
+# punctuation, so "A100 80GB", "a100-80gb" and "A10080GB" are one key).
+GPU_ALIASES = {
+    "nvidia_v100_sxm2_16gb": ["V100-16GB", "V100-SXM2-16GB"],
+    "nvidia_v100_sxm2_32gb": ["V100", "V100-32GB", "V100-SXM2", "V100-SXM2-32GB"],
+    "nvidia_v100_pcie_16gb": ["V100-PCIe"],
+    "nvidia_a100_sxm4_40gb": ["A100-40GB", "A100-SXM4-40GB", "A100-SXM-40GB"],
+    "nvidia_a100_sxm4_80gb": ["A100", "A100-80GB", "A100-SXM", "A100-SXM4", "A100-SXM4-80GB", "A100-SXM-80GB"],
+    "nvidia_a100_pcie_40gb": ["A100-PCIe-40GB"],
+    "nvidia_a100_pcie_80gb": ["A100-PCIe", "A100-PCIe-80GB"],
+    "nvidia_h100_sxm5_80gb": ["H100", "H100-SXM", "H100-SXM5", "H100-80GB", "H100-SXM-80GB"],
+    "nvidia_h100_pcie_80gb": ["H100-PCIe", "H100-PCIe-80GB"],
+    "nvidia_h100_nvl_94gb": ["H100-NVL", "H100-NVL-94GB"],
+    "nvidia_h200_sxm_141gb": ["H200", "H200-SXM", "H200-141GB"],
+    "nvidia_b200_hgx": ["B200", "B200-180GB"],
+    "nvidia_l4": ["L4", "L4-24GB"],
+    "nvidia_l40s": ["L40S", "L40S-48GB"],
+    "nvidia_t4": ["T4", "Tesla-T4"],
+    "nvidia_a10": ["A10", "A10-24GB"],
+    "nvidia_a10g": ["A10G"],
+    "nvidia_rtx_4090": ["RTX4090", "RTX-4090", "4090", "RTX4090-24GB"],
+    "nvidia_rtx_3090": ["RTX3090", "RTX-3090", "3090"],
+    "amd_mi250x": ["MI250X"],
+    "amd_mi300x": ["MI300X"],
+    "google_tpu_v4": ["TPUv4", "TPU-v4", "v4"],
+    "google_tpu_v5e": ["TPUv5e", "TPU-v5e", "v5e"],
+    "google_tpu_v5p": ["TPUv5p", "TPU-v5p", "v5p"],
+    "google_tpu_v6e": ["TPUv6e", "TPU-v6e", "Trillium", "v6e"],
+    "intel_gaudi2": ["Gaudi2", "Gaudi-2", "HL-225"],
+    "intel_gaudi3": ["Gaudi3", "Gaudi-3", "HL-325L"],
+}
+
+# GPU names in the price tables -> accelerator ids (silybench normalises H100-80GB to SXM).
+PRICE_GPU = {
+    "H100-80GB": "nvidia_h100_sxm5_80gb", "H100 SXM": "nvidia_h100_sxm5_80gb",
+    "H100-PCIe-80GB": "nvidia_h100_pcie_80gb", "H100-NVL-94GB": "nvidia_h100_nvl_94gb",
+    "H100 NVL": "nvidia_h100_nvl_94gb", "H200-141GB": "nvidia_h200_sxm_141gb", "B200-180GB": "nvidia_b200_hgx",
+    "A100-80GB": "nvidia_a100_sxm4_80gb", "A100-40GB": "nvidia_a100_sxm4_40gb",
+    "A100-PCIe-80GB": "nvidia_a100_pcie_80gb", "L40S-48GB": "nvidia_l40s", "A10-24GB": "nvidia_a10",
+    "A10G": "nvidia_a10g", "RTX4090-24GB": "nvidia_rtx_4090",
+    # GH200 has no accelerator row; its price rows are skipped.
+}
+HYPERSCALER_GPU = {("A100 SXM", "80"): "nvidia_a100_sxm4_80gb", ("A100 SXM", "40"): "nvidia_a100_sxm4_40gb",
+                   ("A100 PCIe", "80"): "nvidia_a100_pcie_80gb", ("H100 SXM", "80"): "nvidia_h100_sxm5_80gb",
+                   ("H100 NVL", "94"): "nvidia_h100_nvl_94gb", ("A10G", "24"): "nvidia_a10g"}
+
+US_STATE_CODES = {}  # filled from the eGRID file's regionCode
+
+# AWS and Azure regions -> the grid zone they draw from. US regions map to their state (eGRID), Canadian ones to
+# their province (Electricity Maps), the rest to their country (OWID). Locations: codecarbon's 2023-05 region table
+# (MIT; AWS country codes fixed by hand, its defect noted in SOURCES.md) cross-checked with CCF's factor files.
+AWS_REGIONS = {
+    "us-east-1": ("US East (N. Virginia)", "US-VA"), "us-east-2": ("US East (Ohio)", "US-OH"),
+    "us-west-1": ("US West (N. California)", "US-CA"), "us-west-2": ("US West (Oregon)", "US-OR"),
+    "af-south-1": ("Africa (Cape Town)", "ZAF"), "ap-east-1": ("Asia Pacific (Hong Kong)", "HKG"),
+    "ap-south-1": ("Asia Pacific (Mumbai)", "IND"), "ap-northeast-3": ("Asia Pacific (Osaka)", "JPN"),
+    "ap-northeast-2": ("Asia Pacific (Seoul)", "KOR"), "ap-southeast-1": ("Asia Pacific (Singapore)", "SGP"),
+    "ap-southeast-2": ("Asia Pacific (Sydney)", "AUS"), "ap-northeast-1": ("Asia Pacific (Tokyo)", "JPN"),
+    "ca-central-1": ("Canada (Central, Montreal)", "CA-QC"), "cn-north-1": ("China (Beijing)", "CHN"),
+    "cn-northwest-1": ("China (Ningxia)", "CHN"), "eu-central-1": ("Europe (Frankfurt)", "DEU"),
+    "eu-west-1": ("Europe (Ireland)", "IRL"), "eu-west-2": ("Europe (London)", "GBR"),
+    "eu-south-1": ("Europe (Milan)", "ITA"), "eu-west-3": ("Europe (Paris)", "FRA"),
+    "eu-north-1": ("Europe (Stockholm)", "SWE"), "me-south-1": ("Middle East (Bahrain)", "BHR"),
+    "sa-east-1": ("South America (Sao Paulo)", "BRA"),
+}
+AZURE_REGIONS = {
+    "eastasia": ("East Asia (Hong Kong)", "HKG"), "southeastasia": ("Southeast Asia (Singapore)", "SGP"),
+    "centralus": ("Central US (Iowa)", "US-IA"), "eastus": ("East US (Virginia)", "US-VA"),
+    "eastus2": ("East US 2 (Virginia)", "US-VA"), "westus": ("West US (California)", "US-CA"),
+    "northcentralus": ("North Central US (Illinois)", "US-IL"),
+    "southcentralus": ("South Central US (Texas)", "US-TX"), "westcentralus": ("West Central US (Wyoming)", "US-WY"),
+    "westus2": ("West US 2 (Washington)", "US-WA"), "westus3": ("West US 3 (Arizona)", "US-AZ"),
+    "northeurope": ("North Europe (Ireland)", "IRL"), "westeurope": ("West Europe (Netherlands)", "NLD"),
+    "japanwest": ("Japan West (Osaka)", "JPN"), "japaneast": ("Japan East (Tokyo)", "JPN"),
+    "brazilsouth": ("Brazil South (Sao Paulo)", "BRA"), "australiaeast": ("Australia East (New South Wales)", "AUS"),
+    "australiasoutheast": ("Australia Southeast (Victoria)", "AUS"), "southindia": ("South India", "IND"),
+    "centralindia": ("Central India", "IND"), "westindia": ("West India", "IND"),
+    "canadacentral": ("Canada Central (Toronto)", "CA-ON"), "canadaeast": ("Canada East (Quebec)", "CA-QC"),
+    "uksouth": ("UK South", "GBR"), "ukwest": ("UK West", "GBR"), "koreacentral": ("Korea Central", "KOR"),
+    "koreasouth": ("Korea South", "KOR"), "francecentral": ("France Central", "FRA"),
+    "francesouth": ("France South", "FRA"), "germanywestcentral": ("Germany West Central (Frankfurt)", "DEU"),
+    "swedencentral": ("Sweden Central (Gavle)", "SWE"), "southafricanorth": ("South Africa North", "ZAF"),
+    "southafricawest": ("South Africa West", "ZAF"),
+}
+REGION_MAP_SOURCE = ("codecarbon 3.3.2 data/cloud/impact.csv as of 2023-05 (MIT) and Cloud Carbon Footprint "
+                     "grid-emissions-factors-{aws,azure}.csv (Apache-2.0): region locations")
+
+# Provider PUE presets: the newest fleet-wide figure in pue_published.csv per operator; low/high bracket it
+# with the operator's other published figures and the best-site/newest-design values where given.
+PUE_PRESETS = [
+    # preset, row match (operator, period), low, high, note
+    ("gcp", ("Google", "2025"), 1.09, 1.12, "Google fleet 2016-2025 range 1.09-1.12"),
+    ("aws", ("AWS", "2025"), 1.04, 1.15, "AWS best site 1.04 (2024 page), global 1.14-1.15 (2023-2025)"),
+    ("azure", ("Microsoft", "2023-2024", "global facility average"), 1.12, 1.18, "Microsoft newest design 1.12, global 1.18"),
+    ("meta", ("Meta", "2023-2024"), 1.08, 1.10, "approximate (~1.08)"),
+    ("equinix", ("Equinix", "2023"), 1.42, 1.46, "1.46 in 2022"),
+    ("public-cloud", ("Industry (IDC estimate)", "2024", "public cloud average"), 1.09, 1.25,
+     "IDC public cloud average; low = best hyperscaler fleet (Google 2025)"),
+    ("on-premises", ("Industry (IDC estimate)", "2024", "on-premises enterprise average"), 1.25, 1.63,
+     "IDC on-prem enterprise average; low = IDC public cloud average"),
+    ("industry-average", ("Industry (Uptime Institute survey)", "2024"), 1.09, 1.63,
+     "Uptime Institute 2024 survey average; range spans best hyperscaler fleet (1.09) to on-prem (IDC 1.63)"),
+]
+
+
+def write_csv(name: str, header: list[str], rows: list[list]) -> None:
+    path = OUT / name
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    print(f"wrote {path.relative_to(ROOT)}: {len(rows)} rows")
+
+
+def tflops(x: str) -> str:
+    return "" if not x.strip() else f"{float(x) * 1e12:.6g}"
+
+
+def accelerators(shared: Path) -> set[str]:
+    rows, ids = [], set()
+    for r in csv.DictReader(open(shared / "accelerators/accelerators_curated.csv", encoding="utf-8")):
+        aid = r["accelerator_id"]
+        ids.add(aid)
+        rows.append([aid, r["vendor"], r["model"], r["form_factor"], r["release_date"], r["memory_gb"],
+                     r["tdp_w"], r["tdp_w_estimate"], tflops(r["fp64_tflops"]), tflops(r["fp32_tflops"]),
+                     tflops(r["tf32_tflops_dense"]), tflops(r["fp16_bf16_tflops_dense"]),
+                     tflops(r["fp8_tflops_dense"]), tflops(r["int8_tops_dense"]),
+                     ";".join(GPU_ALIASES.get(aid, [])), r["source_url"], r["notes"]])
+    write_csv("accelerators.csv",
+              ["accelerator_id", "vendor", "model", "form_factor", "release_date", "memory_gb", "tdp_w",
+               "tdp_w_estimate", "fp64_flop_per_s", "fp32_flop_per_s", "tf32_flop_per_s", "bf16_flop_per_s",
+               "fp8_flop_per_s", "int8_op_per_s", "aliases", "source_url", "notes"], rows)
+    return ids
+
+
+def countries(shared: Path) -> set[str]:
+    latest: dict[str, dict] = {}
+    for r in csv.DictReader(open(shared / "owid_carbon_intensity/owid_carbon_intensity_elec_2015plus.csv",
+                                 encoding="utf-8")):
+        if r["entity_type"] != "country" or not r["carbon_intensity_elec"]:
+            continue
+        if r["iso_code"] not in latest or int(r["year"]) > int(latest[r["iso_code"]]["year"]):
+            latest[r["iso_code"]] = r
+    rows = [[iso, r["country"], f"{float(r['carbon_intensity_elec']):.2f}", r["year"], "lifecycle", "production",
+             "Our World in Data, carbon intensity of electricity (Ember; Energy Institute)"]
+            for iso, r in sorted(latest.items())]
+    write_csv("zones_countries.csv", ["zone_id", "name", "intensity_g_per_kwh", "year", "basis", "accounting",
+                                      "source"], rows)
+    return set(latest)
+
+
+def us_states(shared: Path) -> set[str]:
+    data = json.load(open(shared / "codecarbon/private_infra/2023/usa_emissions.json", encoding="utf-8"))
+    src = data["_source"]
+    rows = []
+    for name, v in sorted(data.items()):
+        if name.startswith("_") or name == "usa":
+            continue
+        code = "US-" + v["regionCode"].upper()
+        rows.append([code, name.title(), f"{v['emissions'] * LB_PER_MWH_TO_G_PER_KWH:.2f}", src["year"], "direct",
+                     "production", f"{src['name']} ({src['field']}, {v['emissions']} lb/MWh), via codecarbon 3.3.2"])
+    write_csv("zones_us_states.csv", ["zone_id", "name", "intensity_g_per_kwh", "year", "basis", "accounting",
+                                      "source"], rows)
+    return {r[0] for r in rows}
+
+
+def electricity_maps(shared: Path) -> set[str]:
+    latest: dict[str, dict] = {}
+    for r in csv.DictReader(open(shared / "electricity_maps_via_co2js/electricitymaps_yearly_2021_2025.csv",
+                                 encoding="utf-8")):
+        if r["carbon_intensity_gco2eq_per_kwh"] and (
+                r["zone"] not in latest or int(r["year"]) > int(latest[r["zone"]]["year"])):
+            latest[r["zone"]] = r
+    rows = [[z, r["zone_name"], r["carbon_intensity_gco2eq_per_kwh"], r["year"], "lifecycle", "consumption",
+             r["renewable_energy_pct"], r["carbon_free_energy_pct"],
+             "Electricity Maps yearly average (via Green Web Foundation co2.js v0.19)"]
+            for z, r in sorted(latest.items())]
+    write_csv("zones_electricitymaps.csv", ["zone_id", "name", "intensity_g_per_kwh", "year", "basis", "accounting",
+                                            "renewable_pct", "carbon_free_pct", "source"], rows)
+    return set(latest)
+
+
+def cloud_regions(shared: Path, grid_ids: set[str]) -> None:
+    rows = []
+    gfiles = sorted((shared / "google_region_carbon").glob("*.csv"))
+    newest = gfiles[-1]
+    year = newest.stem
+    with open(newest, encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        assert "intensity" in header[3].lower(), header
+        for rec in reader:
+            if not rec or not rec[0].strip():
+                continue
+            region, location, cfe, intensity = (x.strip() for x in rec[:4])
+            rows.append(["gcp", region, location, "", intensity, year, "direct", cfe,
+                         f"Google Cloud region carbon data {year} (grid carbon intensity, operational)"])
+    for provider, table in (("aws", AWS_REGIONS), ("azure", AZURE_REGIONS)):
+        for region, (name, grid) in table.items():
+            assert grid in grid_ids, (region, grid)
+            rows.append([provider, region, name, grid, "", "", "", "", REGION_MAP_SOURCE])
+    write_csv("cloud_regions.csv", ["provider", "region", "name", "grid_zone", "intensity_g_per_kwh", "year",
+                                    "basis", "google_cfe", "source"], rows)
+
+
+def pue(shared: Path) -> None:
+    table = list(csv.DictReader(open(shared / "pue/pue_published.csv", encoding="utf-8")))
+    rows = []
+    for preset, match, low, high, note in PUE_PRESETS:
+        hits = [r for r in table if r["operator"] == match[0] and r["period"] == match[1]
+                and (len(match) < 3 or r["scope"] == match[2])]
+        assert len(hits) == 1, (preset, hits)
+        r = hits[0]
+        value = float(r["pue"])
+        assert low <= value <= high, preset
+        rows.append([preset, r["operator"], r["scope"], value, low, high, r["period"],
+                     f"{r['source_title']} <{r['source_url']}>", note])
+    write_csv("pue.csv", ["preset", "operator", "scope", "pue", "low", "high", "period", "source", "notes"], rows)
+
+
+def prices(shared: Path, gpu_ids: set[str]) -> None:
+    rows = []
+    for r in csv.DictReader(open(shared / "prices/silybench_gpu_prices.csv", encoding="utf-8")):
+        gid = PRICE_GPU.get(r["gpu_type"])
+        if gid is None:
+            continue
+        rows.append([gid, r["provider"], r["provisioning"], r["usd_per_gpu_hour"], r["product"], "",
+                     r["checked_at"], r["source"], "silybench-data (CC BY 4.0)"])
+    for r in csv.DictReader(open(shared / "prices/hyperscaler_gpu_prices_composed.csv", encoding="utf-8")):
+        gid = HYPERSCALER_GPU.get((r["gpu"], r["gpu_memory_gb"]))
+        if gid is None or r["pricing"] != "on-demand":
+            continue
+        rows.append([gid, r["provider"].lower(), r["pricing"], r["usd_per_gpu_hour"], r["instance_type"],
+                     r["region"], r["as_of"], r["original_source"], "provider pricing page (fact), composed"])
+    assert {r[0] for r in rows} <= gpu_ids
+    write_csv("prices.csv", ["accelerator_id", "provider", "provisioning", "usd_per_gpu_hour", "product", "region",
+                             "as_of", "source", "licence"], rows)
+
+
+def cpus(shared: Path) -> None:
+    rows = []
+    for r in csv.DictReader(open(shared / "codecarbon/hardware/cpu_power.csv", encoding="utf-8")):
+        if r["Name"].strip() and r["TDP"].strip():
+            rows.append([r["Name"].strip(), r["TDP"].strip()])
+    write_csv("cpus.csv", ["name", "tdp_w"], rows)
+
+
+LICENCES = """# Licences of the shipped catalog tables
+
+Derived by `scripts/derive_catalog.py` from the raw data described in the repository's data sources
+(`shared/data/SOURCES.md` at derivation time). Each table keeps the licence of its source.
+
+| table | source | licence | attribution |
+|---|---|---|---|
+| accelerators.csv | vendor datasheets, cross-checked with Epoch AI "Data on Machine Learning Hardware" | facts from datasheets (composed); Epoch data CC BY 4.0 | Epoch AI, "Data on Machine Learning Hardware" |
+| zones_countries.csv | Our World in Data, carbon intensity of electricity | CC BY 4.0 | Our World in Data, based on Ember and Energy Institute |
+| zones_us_states.csv | US EPA eGRID2023 (STC2ERTA), via codecarbon 3.3.2 | US government work (public domain); codecarbon file MIT | US EPA eGRID; codecarbon |
+| zones_electricitymaps.csv | Electricity Maps yearly averages, via Green Web Foundation co2.js | **ODbL 1.0** (share-alike: a database derived from this table must stay ODbL) | Electricity Maps |
+| cloud_regions.csv | Google Cloud region carbon data (GCP rows); codecarbon and Cloud Carbon Footprint region locations (AWS, Azure) | Apache-2.0 (Google, CCF); MIT (codecarbon) | Google Cloud; codecarbon; Cloud Carbon Footprint |
+| pue.csv | published operator and survey PUE figures, one URL per row | facts with citations (composed) | per row |
+| prices.csv | silybench-data gpu_prices (CC BY 4.0); provider pricing pages (facts) | CC BY 4.0 / facts | silybench-data; per row |
+| cpus.csv | codecarbon 3.3.2 data/hardware/cpu_power.csv | MIT | codecarbon |
+
+Not shipped: ML CO2 Impact data (`mlco2_impact/`), whose licence is unclear.
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data",
+                    help="folder holding the raw data (default: ../shared/data)")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    gpu_ids = accelerators(args.shared)
+    grid = countries(args.shared) | us_states(args.shared) | electricity_maps(args.shared)
+    cloud_regions(args.shared, grid)
+    pue(args.shared)
+    prices(args.shared, gpu_ids)
+    cpus(args.shared)
+    (OUT / "LICENSES.md").write_text(LICENCES, encoding="utf-8")
+    print("median on-demand H100 SXM $/GPU-h:", statistics.median(
+        float(r[3]) for r in csv.reader(open(OUT / "prices.csv")) if r[0] == "nvidia_h100_sxm5_80gb"))
+
+
+if __name__ == "__main__":
+    main()
