@@ -10,6 +10,11 @@ import importlib
 
 __version__ = "0.1.0"
 
+# `estimate` and `where` are both functions and submodules of the same name; importing them here (standard
+# library only underneath) binds the functions, so a later `import wattwise.estimate` cannot shadow them.
+from .estimate import estimate  # noqa: E402
+from .where import where  # noqa: E402
+
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
     # errors
@@ -25,8 +30,6 @@ _EXPORTS: dict[str, str] = {
     "energy_to_co2e": ".footprint",
     "cost_from_gpu_hours": ".footprint",
     "cost_from_energy": ".footprint",
-    "estimate": ".estimate",
-    "where": ".where",
     # catalog
     "catalog": ".catalog",
     # flops (issue 3)
@@ -35,7 +38,9 @@ _EXPORTS: dict[str, str] = {
     "scaling": ".scaling",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+_SUBMODULES = {"catalog", "scaling", "flops"}
+
+__all__ = sorted([*_EXPORTS, "estimate", "where"]) + ["__version__"]
 
 
 def __getattr__(name: str):
@@ -43,7 +48,7 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'wattwise' has no attribute {name!r}")
     mod = importlib.import_module(module, __name__)
-    value = mod if name == module.lstrip(".") else getattr(mod, name)
+    value = mod if name in _SUBMODULES and name == module.lstrip(".") else getattr(mod, name)
     globals()[name] = value
     return value
 

@@ -1,0 +1,1 @@
+"""The `wattwise` command (Typer + Rich). Thin: parses, calls the library, prints."""

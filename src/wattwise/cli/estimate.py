@@ -1,0 +1,157 @@
+"""`wattwise estimate` and `wattwise where`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..estimate import estimate
+from ..footprint import QUANTITIES, Footprint
+from ..where import where
+from . import _format as fmt
+from ._output import console, print_json
+
+Num = Optional[str]  # numbers arrive as text so that 7B / 1.4T / 150e12 all parse, with a clear error otherwise
+PARAMS = Annotated[Num, typer.Option("--params", help="Parameters N (e.g. 7e9 or 7B).")]
+ACTIVE = Annotated[Num, typer.Option("--active-params", help="Active parameters per token (mixture-of-experts).")]
+TOKENS = Annotated[Num, typer.Option("--tokens", help="Training tokens D (e.g. 1.4e12 or 1.4T).")]
+FLOPS = Annotated[Num, typer.Option("--flops", help="Training FLOPs, if known (else 6ND).")]
+GPU = Annotated[Optional[str], typer.Option("--gpu", help="Accelerator, e.g. A100-80GB, H100-SXM, TPUv5p.")]
+GPUS = Annotated[int, typer.Option("--gpus", help="Number of accelerators (for wall-clock).")]
+DTYPE = Annotated[str, typer.Option("--dtype", help="Precision for the peak: fp32, tf32, bf16, fp16, fp8, int8.")]
+MFU = Annotated[Num, typer.Option("--mfu", help="Model FLOPs utilisation, 0-1 (default: published range).")]
+FLOP_PER_S = Annotated[Num, typer.Option("--flop-per-s", help="Achieved FLOP/s per GPU (instead of --mfu).")]
+GPU_HOURS = Annotated[Num, typer.Option("--gpu-hours", help="GPU-hours, if known.")]
+DURATION = Annotated[Num, typer.Option("--duration-s", help="Wall-clock seconds, if known.")]
+POWER = Annotated[Num, typer.Option("--power-w", help="Board power per GPU in W (default: TDP x range).")]
+ENERGY = Annotated[Num, typer.Option("--energy-kwh", help="IT energy in kWh, if measured (before PUE).")]
+PUE = Annotated[Num, typer.Option("--pue", help="Data-centre PUE (default: provider or industry preset).")]
+PROVIDER = Annotated[Optional[str], typer.Option("--provider", help="PUE preset / price provider: gcp, aws, azure...")]
+PRICE = Annotated[Num, typer.Option("--price-per-gpu-hour", help="USD per GPU-hour (default: catalog offers).")]
+ELEC = Annotated[Num, typer.Option("--electricity-price", help="USD per kWh, for owned hardware.")]
+HW_USD = Annotated[Num, typer.Option("--hardware-usd", help="Purchase price per GPU, amortised (owned hardware).")]
+HW_YEARS = Annotated[Num, typer.Option("--hardware-years", help="Service life for amortisation (default 4).")]
+INF_TOKENS = Annotated[Num, typer.Option("--inference-tokens", help="Tokens served over the model's life.")]
+INF_PER_DAY = Annotated[Num, typer.Option("--inference-tokens-per-day", help="Tokens served per day.")]
+INF_DAYS = Annotated[Num, typer.Option("--inference-days", help="Days of serving (with --inference-tokens-per-day).")]
+JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+def _job(params, active_params, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s, power_w,
+         energy_kwh, pue, provider, price, elec, hw_usd, hw_years, inf_tokens, inf_per_day, inf_days) -> dict:
+    q = fmt.parse_quantity
+    return dict(params=q("params", params), active_params=q("active-params", active_params),
+                tokens=q("tokens", tokens), flops=q("flops", flops), gpu=gpu, gpus=gpus, dtype=dtype,
+                mfu=q("mfu", mfu), flop_per_s=q("flop-per-s", flop_per_s), gpu_hours=q("gpu-hours", gpu_hours),
+                duration_s=q("duration-s", duration_s), power_w=q("power-w", power_w),
+                energy_kwh=q("energy-kwh", energy_kwh), pue=q("pue", pue), provider=provider,
+                price_usd_per_gpu_hour=q("price-per-gpu-hour", price),
+                electricity_usd_per_kwh=q("electricity-price", elec), hardware_usd=q("hardware-usd", hw_usd),
+                hardware_lifetime_years=q("hardware-years", hw_years),
+                inference_tokens=q("inference-tokens", inf_tokens),
+                inference_tokens_per_day=q("inference-tokens-per-day", inf_per_day),
+                inference_days=q("inference-days", inf_days))
+
+
+def estimate_command(params: PARAMS = None, active_params: ACTIVE = None, tokens: TOKENS = None, flops: FLOPS = None,
+                     gpu: GPU = None, gpus: GPUS = 1, dtype: DTYPE = "bf16", mfu: MFU = None,
+                     flop_per_s: FLOP_PER_S = None, gpu_hours: GPU_HOURS = None, duration_s: DURATION = None,
+                     power_w: POWER = None, energy_kwh: ENERGY = None,
+                     region: Annotated[Optional[str], typer.Option("--region", help="Grid zone or cloud region: "
+                                                                   "US-WV, CA-QC, FRA, us-west1, eastus...")] = None,
+                     intensity: Annotated[Num, typer.Option("--intensity", help="Grid gCO2e/kWh (instead of "
+                                                            "--region).")] = None,
+                     pue: PUE = None, provider: PROVIDER = None, price: PRICE = None, elec: ELEC = None,
+                     hw_usd: HW_USD = None, hw_years: HW_YEARS = None, inf_tokens: INF_TOKENS = None,
+                     inf_per_day: INF_PER_DAY = None, inf_days: INF_DAYS = None, as_json: JSON = False) -> None:
+    job = _job(params, active_params, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
+               power_w, energy_kwh, pue, provider, price, elec, hw_usd, hw_years, inf_tokens, inf_per_day, inf_days)
+    fp = estimate(region=region, intensity_g_per_kwh=fmt.parse_quantity("intensity", intensity), **job)
+    if as_json:
+        print_json(fp.to_dict())
+        return
+    print_footprint(fp, title="Estimated footprint")
+
+
+def print_footprint(fp: Footprint, title: str) -> None:
+    sub = " · ".join(x for x in (fp.hardware, f"zone {fp.zone}" if fp.zone else None) if x)
+    table = Table(title=f"{title}{' (' + sub + ')' if sub else ''}", title_justify="left")
+    table.add_column("Quantity")
+    table.add_column("Central", justify="right", style="bold")
+    table.add_column("Range (low - high)", justify="right")
+    for q in QUANTITIES:
+        r = fp.ranges.get(q)
+        if r is None:
+            table.add_row(fmt.LABEL[q], "[dim]n/a[/dim]", f"[yellow]{fp.missing.get(q, '')}[/yellow]")
+        else:
+            table.add_row(fmt.LABEL[q], fmt.FORMAT[q](r.central), fmt.span(q, r))
+    if "mfu" in fp.extra:
+        table.add_row("MFU", f"{fp.extra['mfu']:.1%}", "")
+    console.print(table)
+    inf = fp.extra.get("inference")
+    if inf:
+        split = fp.extra.get("split", {})
+        t = Table(title="Training vs inference (lifetime)", title_justify="left")
+        for col in ("", "Training", "Inference", "Lifetime"):
+            t.add_column(col, justify="right" if col else "left")
+        life = fp.extra["lifetime"]
+        for q in ("flops", "gpu_hours", "energy_kwh", "co2e_kg", "cost_usd"):
+            if fp.ranges.get(q) is not None and inf.get(q) is not None:
+                t.add_row(fmt.LABEL[q], fmt.FORMAT[q](fp.ranges[q].central), fmt.FORMAT[q](inf[q]),
+                          fmt.FORMAT[q](life[q]))
+        console.print(t)
+        if split:
+            line = (f"Inference is {split['inference_fraction']:.0%} of lifetime FLOPs "
+                    f"({inf['tokens']:.3g} tokens served at 2N FLOPs each).")
+            if "crossover_day" in split:
+                line += f" Serving overtakes training on day {split['crossover_day']:,.0f}."
+            console.print(line)
+    console.print("[bold]Sources[/bold]")
+    for key, text in fp.sources.items():
+        console.print(f"  [cyan]{key}[/cyan]: {text}", soft_wrap=True)
+
+
+def where_command(params: PARAMS = None, active_params: ACTIVE = None, tokens: TOKENS = None, flops: FLOPS = None,
+                  gpu: GPU = None, gpus: GPUS = 1, dtype: DTYPE = "bf16", mfu: MFU = None,
+                  flop_per_s: FLOP_PER_S = None, gpu_hours: GPU_HOURS = None, duration_s: DURATION = None,
+                  power_w: POWER = None, energy_kwh: ENERGY = None, pue: PUE = None, provider: PROVIDER = None,
+                  price: PRICE = None, elec: ELEC = None, hw_usd: HW_USD = None, hw_years: HW_YEARS = None,
+                  zones: Annotated[Optional[str], typer.Option("--zones", help="Comma-separated zones to compare "
+                                                               "(default: all).")] = None,
+                  kind: Annotated[Optional[str], typer.Option("--kind", help="Only zones of this kind: country, "
+                                                              "us-state, electricitymaps, cloud-region.")] = None,
+                  top: Annotated[int, typer.Option("--top", help="Rows to show (0 = all).")] = 15,
+                  as_json: JSON = False) -> None:
+    job = _job(params, active_params, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
+               power_w, energy_kwh, pue, provider, price, elec, hw_usd, hw_years, None, None, None)
+    names = [z.strip() for z in zones.split(",") if z.strip()] if zones else None
+    rows = where(zones=names, kind=kind, **job)
+    if as_json:
+        print_json([{"zone": p.zone.zone_id, "name": p.zone.name, "kind": p.zone.kind,
+                     "intensity_g_per_kwh": p.zone.intensity_g_per_kwh, "year": p.zone.year, "basis": p.zone.basis,
+                     "ratio_to_best": p.ratio_to_best, **p.footprint.central.to_dict(),
+                     "low": p.footprint.low.to_dict(), "high": p.footprint.high.to_dict()} for p in rows])
+        return
+    shown = rows if top <= 0 or len(rows) <= top else rows[:top]
+    t = Table(title=f"Same job in {len(rows)} zones, lowest CO2e first", title_justify="left")
+    for col, just in (("#", "right"), ("Zone", "left"), ("Name", "left"), ("gCO2e/kWh", "right"),
+                      ("Year, basis", "left"), ("CO2e", "right"), ("Cost", "right"), ("x best", "right")):
+        t.add_column(col, justify=just)
+    for i, p in enumerate(shown, 1):
+        fp = p.footprint
+        t.add_row(str(i), p.zone.zone_id + (f" ({p.zone.provider})" if p.zone.provider else ""), p.zone.name,
+                  f"{p.zone.intensity_g_per_kwh:,.1f}", f"{p.zone.year}, {p.zone.basis}", fmt.co2e(fp.co2e_kg),
+                  fmt.usd(fp.cost_usd) if fp.cost_usd is not None else "n/a", f"{p.ratio_to_best:,.1f}x")
+    console.print(t)
+    if len(shown) < len(rows):
+        console.print(f"[dim]... {len(rows) - len(shown)} more (use --top 0 for all)[/dim]")
+    best, worst = rows[0], rows[-1]
+    console.print(f"Best: {best.zone.zone_id} {fmt.co2e(best.footprint.co2e_kg)}; worst: {worst.zone.zone_id} "
+                  f"{fmt.co2e(worst.footprint.co2e_kg)} ({worst.ratio_to_best:,.1f}x the best). Energy and dollars "
+                  "barely move; carbon moves by the grid.")
+    if len({p.zone.basis for p in rows}) > 1:
+        console.print("[yellow]Note:[/yellow] these intensities mix lifecycle (OWID, Electricity Maps) and direct "
+                      "(eGRID, Google) accounting; direct values omit upstream emissions.")
+

@@ -1,0 +1,86 @@
+"""`wattwise` entry point: estimate, where, catalog, demo (+ sub-apps of the other capabilities).
+
+Bad input ends in one red line and exit status 2, never a traceback (set WATTWISE_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .. import __version__
+from ..errors import WattwiseError
+from .catalog import app as catalog_app
+from .estimate import estimate_command, where_command
+
+app = typer.Typer(name="wattwise", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="What machine-learning work really costs: FLOPs, wall-clock, dollars, energy and carbon.")
+err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wattwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                           help="Print the version and exit.")] = None) -> None:
+    """wattwise: measure, estimate, plan and report the cost of ML work."""
+
+
+app.command("estimate", help="Estimate a job's FLOPs, GPU-hours, wall-clock, energy, CO2e and dollars.")(
+    estimate_command)
+app.command("where", help="The same job's CO2e and dollars across grid zones, lowest first.")(where_command)
+app.add_typer(catalog_app, name="catalog", help="What wattwise knows (GPUs, zones, PUE, prices, CPUs), with sources.")
+
+
+@app.command("demo")
+def demo(out: Annotated[Optional[str], typer.Option(help="Unused for now; kept for the full demo.")] = None) -> None:
+    """A guided tour on the chapter's worked examples: estimate, where, catalog."""
+    from .tour import run_tour
+    run_tour()
+
+
+def _mount_optional() -> None:
+    """Mount the sub-apps of the other capabilities (each imports its heavy parts lazily)."""
+    import importlib
+    for module, name, help_text in (
+            ("flops", "flops", "Count FLOPs of a model (traced, meta device for big ones) and check the formulas."),
+            ("scaling", "scaling", "Scaling laws: plan a compute budget, fit your runs, check an allocation.")):
+        try:
+            sub = importlib.import_module(f".{module}", __package__)
+        except ModuleNotFoundError as e:  # not built yet in this checkout
+            if e.name and e.name.startswith("wattwise"):
+                continue
+            raise
+        app.add_typer(sub.app, name=name, help=help_text)
+
+
+_mount_optional()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; WattwiseError -> red one-line message, exit 2; any other error -> one line, exit 1.
+
+    Typer/Click handle usage errors themselves (exit 2 with a usage line); everything else raised by a command
+    propagates here.
+    """
+    try:
+        app(args=argv, prog_name="wattwise")
+    except WattwiseError as e:
+        if os.environ.get("WATTWISE_DEBUG"):
+            raise
+        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback
+        if os.environ.get("WATTWISE_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/red] {type(e).__name__}: {e} (set WATTWISE_DEBUG=1 for a traceback; "
+                  "please report it)", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,33 @@
+"""Default assumptions of the estimator, each a low/central/high range with its source.
+
+Override any of them with an explicit input (`mfu=`, `power_w=`, `pue=`); the estimate's `sources` then say so.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from .footprint import Range
+
+# Model FLOPs utilisation of published large training runs, Chowdhery et al. 2022 (PaLM), Table 3:
+# GPT-3 21.3%, Gopher 32.5%, Megatron-Turing NLG 30.2%, PaLM 46.2%.
+PUBLISHED_MFU = {"GPT-3": 0.213, "Gopher": 0.325, "MT-NLG": 0.302, "PaLM": 0.462}
+MFU = Range(min(PUBLISHED_MFU.values()), statistics.median(PUBLISHED_MFU.values()), max(PUBLISHED_MFU.values()))
+MFU_SOURCE = ("MFU of published runs, Chowdhery et al. 2022 (PaLM) Table 3: GPT-3 21.3%, Gopher 32.5%, "
+              "MT-NLG 30.2%, PaLM 46.2% (low = min, central = median, high = max)")
+
+# Board power while training, as a fraction of TDP. High: TDP itself, the convention of Lacoste et al. 2019
+# (ML CO2 Impact) and of Luccioni et al. 2023 (BLOOM: 433,196 kWh over 1,082,990 A100-hours = 400 W = TDP).
+# Central and low: wattwise assumption for a sustained, well-utilised training job (mixed compute and
+# communication phases keep average draw below the cap); measure with `wattwise run` to replace it.
+POWER_FRACTION_OF_TDP = Range(0.6, 0.85, 1.0)
+POWER_SOURCE = ("board power = TDP x fraction 0.6-0.85-1.0 (high = TDP, the Lacoste et al. 2019 and "
+                "Luccioni et al. 2023 BLOOM convention; central/low: wattwise assumption)")
+
+# Forward pass FLOPs per parameter per token (one multiply-accumulate = 2 FLOPs); backward ~ 2x forward,
+# hence C = 6 N D for training and 2 N per token for inference (Kaplan et al. 2020, Sec. 2.1).
+TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
+INFER_FLOPS_PER_PARAM_TOKEN = 2.0
+FLOPS_SOURCE = "C = 6 N D training, 2 N per token inference (Kaplan et al. 2020, Sec. 2.1)"
+
+DEFAULT_DTYPE = "bf16"
