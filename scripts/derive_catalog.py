@@ -131,7 +131,7 @@ def write_csv(name: str, header: list[str], rows: list[list]) -> None:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
         w.writerows(rows)
-    print(f"wrote {path.relative_to(ROOT)}: {len(rows)} rows")
+    print(f"wrote {path}: {len(rows)} rows")
 
 
 def tflops(x: str) -> str:
@@ -260,11 +260,17 @@ def prices(shared: Path, gpu_ids: set[str]) -> None:
 
 
 def cpus(shared: Path) -> None:
-    rows = []
+    rows, skipped = [], []
     for r in csv.DictReader(open(shared / "codecarbon/hardware/cpu_power.csv", encoding="utf-8")):
-        if r["Name"].strip() and r["TDP"].strip():
-            rows.append([r["Name"].strip(), r["TDP"].strip()])
+        try:
+            tdp = float(r["TDP"])
+        except ValueError:  # a few upstream rows hold two values run together, e.g. '27.29.5': not guessed
+            skipped.append(r["Name"])
+            continue
+        if r["Name"].strip():
+            rows.append([r["Name"].strip(), f"{tdp:g}"])
     write_csv("cpus.csv", ["name", "tdp_w"], rows)
+    print(f"  skipped {len(skipped)} CPU rows with unparseable TDP: {', '.join(skipped)}")
 
 
 LICENCES = """# Licences of the shipped catalog tables
@@ -291,7 +297,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data",
                     help="folder holding the raw data (default: ../shared/data)")
+    ap.add_argument("--out", type=Path, default=OUT, help="where to write the tables (default: the package)")
     args = ap.parse_args()
+    global OUT
+    OUT = args.out
     OUT.mkdir(parents=True, exist_ok=True)
     gpu_ids = accelerators(args.shared)
     grid = countries(args.shared) | us_states(args.shared) | electricity_maps(args.shared)

@@ -1,0 +1,5 @@
+"""`python -m wattwise` = the `wattwise` command."""
+
+from .cli.main import main
+
+main()
