@@ -294,12 +294,12 @@ Not shipped: ML CO2 Impact data (`mlco2_impact/`), whose licence is unclear.
 
 
 def main() -> None:
+    global OUT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data",
                     help="folder holding the raw data (default: ../shared/data)")
     ap.add_argument("--out", type=Path, default=OUT, help="where to write the tables (default: the package)")
     args = ap.parse_args()
-    global OUT
     OUT = args.out
     OUT.mkdir(parents=True, exist_ok=True)
     gpu_ids = accelerators(args.shared)
