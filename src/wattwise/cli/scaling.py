@@ -1,0 +1,314 @@
+"""`wattwise scaling plan | fit | check`: compute-optimal allocation, fitting your runs, pricing an off-optimal choice."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import InvalidValueError, MissingExtraError, MissingInputError, UnknownNameError, closest
+from ..scaling.laws import LAWS, TRAIN_FLOPS_PER_PARAM_TOKEN, get_law
+from . import _format as fmt
+from ._output import console, print_json
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Scaling laws: plan a compute budget, fit your runs, check an allocation.")
+
+LAW = Annotated[Optional[str], typer.Option("--law", help=f"Scaling law: {', '.join(LAWS)} (default besiroglu2024).")]
+JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+def _count(x: float) -> str:
+    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if x >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def _num(name: str, text: Optional[str], required: bool = True) -> Optional[float]:
+    value = fmt.parse_quantity(name, text)
+    if value is None and required:
+        raise MissingInputError(f"--{name} is required")
+    return value
+
+
+# ------------------------------------------------------------------------------------------------------------------
+@app.command("plan")
+def plan_command(
+        budget: Annotated[Optional[str], typer.Option("--budget", help="Training compute in FLOPs, e.g. 1e24.")] = None,
+        law: LAW = None,
+        inference_tokens: Annotated[Optional[str], typer.Option(
+            "--inference-tokens", help="Tokens to be served over the model's life (Sardana & Frankle 2023).")] = None,
+        gpu: Annotated[Optional[str], typer.Option("--gpu", help="Accelerator for GPU-hours, energy, CO2e, $.")] = None,
+        region: Annotated[Optional[str], typer.Option("--region", help="Grid zone for CO2e (with --gpu).")] = None,
+        gpus: Annotated[int, typer.Option("--gpus", min=1, help="Number of accelerators (for wall-clock).")] = 1,
+        mfu: Annotated[Optional[str], typer.Option("--mfu", help="Model FLOPs utilisation 0-1 (default: range).")] = None,
+        json_out: JSON = False) -> None:
+    """Compute-optimal params and tokens for a FLOP budget (and the inference-aware model, and the footprint)."""
+    flops = _num("budget", budget)
+    law_obj = get_law(law)
+    alloc = law_obj.optimal(flops)
+    out = {"law": law_obj.name, "flops": alloc.flops, "params": alloc.params, "tokens": alloc.tokens,
+           "tokens_per_param": alloc.tokens_per_param, "loss": alloc.loss}
+    d_inf = _num("inference-tokens", inference_tokens, required=False)
+    inf = None
+    if d_inf is not None:
+        from ..scaling.inference import inference_optimal
+
+        inf = inference_optimal(d_inf, flops=flops, law=law_obj)
+        out["inference"] = {k: v for k, v in inf.to_dict().items() if k != "chinchilla"}
+    fp = None
+    if gpu is not None or region is not None:
+        if gpu is None:
+            raise MissingInputError("--region needs --gpu to turn FLOPs into GPU-hours, energy and CO2e")
+        try:
+            from ..estimator import estimate
+        except ImportError as e:  # the estimator is another module of the package; guard a partial checkout
+            raise MissingInputError(f"the footprint estimator is not available in this build ({e})") from None
+        fp = estimate(flops=flops, gpu=gpu, gpus=gpus, region=region, mfu=_num("mfu", mfu, required=False))
+        out["footprint"] = fp.to_dict()
+    if json_out:
+        print_json(out)
+        return
+    t = Table(title=f"Compute-optimal plan for {fmt.flops(flops)} ({law_obj.name})", title_justify="left")
+    t.add_column("")
+    t.add_column("Value", justify="right", style="bold")
+    t.add_row("Parameters", _count(alloc.params))
+    t.add_row("Training tokens", _count(alloc.tokens))
+    t.add_row("Tokens per parameter", f"{alloc.tokens_per_param:.1f}")
+    t.add_row("Predicted loss", "n/a (rule without a loss model)" if alloc.loss is None else f"{alloc.loss:.4f}")
+    console.print(t)
+    console.print(f"[dim]{law_obj.source}. Caveat: {law_obj.caveat}[/dim]", soft_wrap=True)
+    if inf is not None:
+        t = Table(title=f"Inference-aware (Sardana & Frankle 2023), {_count(inf.inference_tokens)} tokens served",
+                  title_justify="left")
+        for col in ("", "Chinchilla-optimal", "Inference-aware"):
+            t.add_column(col, justify="right" if col else "left")
+        t.add_row("Parameters", _count(inf.chinchilla.params), _count(inf.params))
+        t.add_row("Training tokens", _count(inf.chinchilla.tokens), _count(inf.tokens))
+        t.add_row("Lifetime FLOPs", fmt.flops(inf.chinchilla_total_flops), fmt.flops(inf.total_flops))
+        console.print(t)
+        console.print(f"Same loss ({inf.loss:.4f}); the smaller, longer-trained model saves "
+                      f"[bold]{inf.saving_fraction:.1%}[/bold] of lifetime FLOPs.")
+    if fp is not None:
+        from .estimate import print_footprint
+
+        print_footprint(fp, title="Training footprint of this plan")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+@app.command("check")
+def check_command(
+        params: Annotated[Optional[str], typer.Option("--params", help="Parameters N (e.g. 280B).")] = None,
+        tokens: Annotated[Optional[str], typer.Option("--tokens", help="Training tokens D (e.g. 300B).")] = None,
+        law: LAW = None, json_out: JSON = False) -> None:
+    """How far (N, D) is from compute-optimal: efficiency, wasted compute, the optimal split of the same FLOPs."""
+    n = _num("params", params)
+    d = _num("tokens", tokens)
+    res = get_law(law).check(n, d)
+    if json_out:
+        print_json(res)
+        return
+    t = Table(title=f"{_count(n)} parameters on {_count(d)} tokens = {fmt.flops(res['flops'])} ({res['law']})",
+              title_justify="left")
+    for col in ("", "Yours", "Optimal, same compute"):
+        t.add_column(col, justify="right" if col else "left")
+    t.add_row("Parameters", _count(n), _count(res["params"]))
+    t.add_row("Training tokens", _count(d), _count(res["tokens"]))
+    t.add_row("Tokens per parameter", f"{d / n:.1f}", f"{res['tokens_per_param']:.1f}")
+    t.add_row("Predicted loss", f"{res['loss']:.4f}", f"{res['optimal_loss']:.4f}")
+    console.print(t)
+    console.print(f"Efficiency {res['efficiency']:.1%}: an optimal allocation reaches the same loss with "
+                  f"{res['efficiency']:.1%} of the compute, so [bold]{res['wasted_fraction']:.1%}[/bold] is wasted.")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def _read_runs(path: Path, params_col: str, tokens_col: str, loss_col: str, flops_col: str):
+    if not path.is_file():
+        raise MissingInputError(f"runs file {str(path)!r} does not exist")
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        rows = list(reader)
+    lower = {h.strip().lower(): h for h in header}
+
+    def col(name: str, required: bool) -> Optional[str]:
+        if name in header:
+            return name
+        if name.strip().lower() in lower:
+            return lower[name.strip().lower()]
+        if required:
+            hint = closest(name, header)
+            raise MissingInputError(f"column {name!r} not in {str(path)!r} (columns: {', '.join(header)})"
+                                    + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        return None
+
+    n_col, l_col = col(params_col, True), col(loss_col, True)
+    d_col = col(tokens_col, False)
+    c_col = None if d_col else col(flops_col, False)
+    if d_col is None and c_col is None:
+        raise MissingInputError(f"{str(path)!r} needs a tokens column {tokens_col!r} or a compute column "
+                                f"{flops_col!r} (columns: {', '.join(header)})")
+
+    def values(c: str) -> list[float]:
+        out = []
+        for i, row in enumerate(rows, start=2):
+            try:
+                out.append(float(row[c]))
+            except (TypeError, ValueError):
+                raise InvalidValueError(f"{str(path)!r} line {i}: column {c!r} must be a number, "
+                                        f"got {row[c]!r}") from None
+        return out
+
+    return values(n_col), (values(d_col) if d_col else None), values(l_col), (values(c_col) if c_col else None)
+
+
+@app.command("fit")
+def fit_command(
+        runs: Annotated[Path, typer.Argument(help="CSV of training runs: params, tokens (or compute), final loss.")],
+        loss_fn: Annotated[str, typer.Option("--loss", help="Fitting loss: huber (default), ls or lad.")] = "huber",
+        bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for intervals.")] = 0,
+        ci: Annotated[float, typer.Option("--ci", help="Confidence level of the intervals.")] = 0.95,
+        budget: Annotated[Optional[str], typer.Option(
+            "--budget", help="FLOP budget for the optimal allocation and its tokens-per-parameter interval.")] = None,
+        params_col: Annotated[str, typer.Option("--params-col", help="Column of parameters N.")] = "N",
+        tokens_col: Annotated[str, typer.Option("--tokens-col", help="Column of training tokens D.")] = "D",
+        loss_col: Annotated[str, typer.Option("--loss-col", help="Column of final loss.")] = "loss",
+        flops_col: Annotated[str, typer.Option("--flops-col", help="Column of compute C, used when D is absent.")] = "C",
+        seed: Annotated[int, typer.Option("--seed", help="Random seed of the bootstrap.")] = 0,
+        plot: Annotated[Optional[Path], typer.Option("--plot", help="Write IsoFLOP curves + loss contours here.")] = None,
+        json_out: JSON = False) -> None:
+    """Fit L = E + A/N^alpha + B/D^beta to your runs (Hoffmann's Approach 3 with Besiroglu et al.'s fixes)."""
+    import warnings
+
+    from ..scaling.fit import LOSS_FUNCTIONS, ChinchillaFit, ScalingFitWarning
+
+    if loss_fn not in LOSS_FUNCTIONS:
+        raise UnknownNameError("loss function", loss_fn, closest(loss_fn, LOSS_FUNCTIONS) or LOSS_FUNCTIONS)
+    n, d, l_, c = _read_runs(runs, params_col, tokens_col, loss_col, flops_col)
+    budget_flops = _num("budget", budget, required=False)
+    if plot is not None:
+        _require_matplotlib()
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    tasks: dict[str, int] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            label = "4,500-start grid" if stage == "grid" else "bootstrap resamples"
+            tasks[stage] = progress.add_task(label, total=total)
+        progress.update(tasks[stage], completed=done)
+
+    est = ChinchillaFit(loss_fn, bootstrap=bootstrap, ci_level=ci, budget_flops=budget_flops, random_state=seed,
+                        progress=report)
+    with warnings.catch_warnings(record=True), progress:
+        warnings.simplefilter("always", ScalingFitWarning)
+        est.fit(n, d, l_, flops=c)
+    out = est.to_dict()
+    if budget_flops is not None:
+        opt = est.law_.optimal(budget_flops)
+        out["optimal"] = {"flops": opt.flops, "params": opt.params, "tokens": opt.tokens,
+                          "tokens_per_param": opt.tokens_per_param, "loss": opt.loss}
+    if plot is not None:
+        plot_fit(est, n, d, l_, c, plot)
+        out["plot"] = str(plot)
+    if json_out:
+        print_json(out)
+        return
+    t = Table(title=f"Chinchilla fit ({loss_fn}, {est.n_runs_} runs, {est.n_starts_:,} starts)", title_justify="left")
+    t.add_column("")
+    t.add_column("Estimate", justify="right", style="bold")
+    if est.ci_:
+        t.add_column(f"{ci:.0%} interval ({bootstrap} resamples)", justify="right")
+    for k in ("E", "A", "B", "alpha", "beta", "a", "b"):
+        v = getattr(est, k + "_")
+        row = [k, f"{v:.4g}"]
+        if est.ci_:
+            lo, hi = est.ci_[k]
+            row.append(f"{lo:.4g} - {hi:.4g}")
+        t.add_row(*row)
+    if est.ci_ and "tokens_per_param" in est.ci_:
+        lo, hi = est.ci_["tokens_per_param"]
+        t.add_row(f"tokens/param @ {budget_flops:.3g}", f"{out['optimal']['tokens_per_param']:.1f}",
+                  f"{lo:.1f} - {hi:.1f}")
+    console.print(t)
+    if "optimal" in out:
+        o = out["optimal"]
+        console.print(f"At {fmt.flops(o['flops'])}: {_count(o['params'])} parameters on {_count(o['tokens'])} tokens.")
+    for w in est.warnings_:
+        console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
+    if plot is not None:
+        console.print(f"Plot written to {plot}")
+
+
+def _require_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise MissingExtraError("matplotlib", "plot") from None
+
+
+def plot_fit(est, n, d, l_, c, path: Path) -> None:
+    """Two panels: IsoFLOP curves (loss vs N per budget, fitted law over the data) and loss contours in (N, D) with
+    the efficient frontier."""
+    _require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..scaling.fit import _group_budgets
+
+    n = np.asarray(n, float)
+    d = np.asarray(d, float) if d is not None else np.asarray(c, float) / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
+    l_ = np.asarray(l_, float)
+    flops = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
+    law = est.law_
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
+    labels = _group_budgets(flops)
+    cmap = plt.get_cmap("viridis")
+    k = labels.max() + 1
+    for g in range(k):
+        sel = labels == g
+        cg = float(np.exp(np.log(flops[sel]).mean()))
+        col = cmap(g / max(1, k - 1))
+        ax1.scatter(n[sel], l_[sel], s=12, color=col)
+        if sel.sum() >= 2:
+            ns = np.logspace(np.log10(n[sel].min()), np.log10(n[sel].max()), 100)
+            ax1.plot(ns, law.loss(ns, cg / (TRAIN_FLOPS_PER_PARAM_TOKEN * ns)), color=col, lw=1,
+                     label=f"{cg:.2g} FLOPs" if k <= 12 else None)
+            opt = law.optimal(cg)
+            ax1.plot(opt.params, opt.loss, marker="*", color=col, ms=10, mec="k")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("parameters N")
+    ax1.set_ylabel("final loss")
+    ax1.set_title("IsoFLOP profiles (fitted law, stars = optimum)")
+    if k <= 12:
+        ax1.legend(fontsize=7)
+    nn, dd = np.meshgrid(np.logspace(np.log10(n.min()) - 0.5, np.log10(n.max()) + 0.5, 200),
+                         np.logspace(np.log10(d.min()) - 0.5, np.log10(d.max()) + 0.5, 200))
+    cs = ax2.contour(nn, dd, np.log(law.loss(nn, dd) - law.E), levels=15, cmap="magma", linewidths=0.8)
+    ax2.clabel(cs, fontsize=6, fmt=lambda v: f"{np.exp(v) + law.E:.2f}")
+    cgrid = np.logspace(np.log10(flops.min()) - 1, np.log10(flops.max()) + 1, 50)
+    front = [law.optimal(float(cc)) for cc in cgrid]
+    ax2.plot([f.params for f in front], [f.tokens for f in front], "k--", lw=1.5, label="efficient frontier")
+    ax2.scatter(n, d, s=8, c="tab:blue", label="runs")
+    ax2.set_xscale("log")
+    ax2.set_yscale("log")
+    ax2.set_xlim(nn.min(), nn.max())
+    ax2.set_ylim(dd.min(), dd.max())
+    ax2.set_xlabel("parameters N")
+    ax2.set_ylabel("tokens D")
+    ax2.set_title(f"Loss contours, a={est.a_:.3f}, b={est.b_:.3f}")
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
