@@ -9,7 +9,6 @@ STAMP   = $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -c constraints.txt -e '.[dev,torch,nvidia,plot]'
 	touch $(STAMP)
 
@@ -20,7 +19,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
-	$(PY) benchmarks/import_time.py
+	$(PIP) install --quiet -c constraints.txt -r benchmarks/requirements.txt
+	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 catalog: $(STAMP)
 	$(PY) scripts/derive_catalog.py

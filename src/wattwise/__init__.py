@@ -10,11 +10,6 @@ import importlib
 
 __version__ = "0.1.0"
 
-# `estimate` and `where` are both functions and submodules of the same name; importing them here (standard
-# library only underneath) binds the functions, so a later `import wattwise.estimate` cannot shadow them.
-from .estimate import estimate  # noqa: E402
-from .where import where  # noqa: E402
-
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
     # errors
@@ -30,6 +25,8 @@ _EXPORTS: dict[str, str] = {
     "energy_to_co2e": ".footprint",
     "cost_from_gpu_hours": ".footprint",
     "cost_from_energy": ".footprint",
+    "estimate": ".estimator",   # module names differ from the function names on purpose: importing a
+    "where": ".siting",         # submodule binds its name on the package and would shadow the function
     # catalog
     "catalog": ".catalog",
     # flops (issue 3)
@@ -40,7 +37,7 @@ _EXPORTS: dict[str, str] = {
 
 _SUBMODULES = {"catalog", "scaling", "flops"}
 
-__all__ = sorted([*_EXPORTS, "estimate", "where"]) + ["__version__"]
+__all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str):

@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..estimate import estimate
+from ..estimator import estimate
 from ..footprint import QUANTITIES, Footprint
-from ..where import where
+from ..siting import where
 from . import _format as fmt
 from ._output import console, print_json
 

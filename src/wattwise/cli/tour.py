@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.rule import Rule
 from rich.table import Table
 
-from ..estimate import estimate
-from ..where import where
+from ..estimator import estimate
+from ..siting import where
 from . import _format as fmt
 from ._output import console
 from .estimate import print_footprint

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import catalog
 from .errors import InvalidValueError, MissingInputError
-from .estimate import estimate
+from .estimator import estimate
 from .footprint import Footprint
 
 
