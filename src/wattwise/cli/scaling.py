@@ -64,9 +64,11 @@ def plan_command(
     if gpu is not None or region is not None:
         if gpu is None:
             raise MissingInputError("--region needs --gpu to turn FLOPs into GPU-hours, energy and CO2e")
+        import wattwise
+
         try:
-            from ..estimator import estimate
-        except ImportError as e:  # the estimator is another module of the package; guard a partial checkout
+            estimate = wattwise.estimate  # the public estimator (a lazy name on the package)
+        except (AttributeError, ImportError) as e:  # guard a partial checkout
             raise MissingInputError(f"the footprint estimator is not available in this build ({e})") from None
         fp = estimate(flops=flops, gpu=gpu, gpus=gpus, region=region, mfu=_num("mfu", mfu, required=False))
         out["footprint"] = fp.to_dict()
@@ -94,9 +96,27 @@ def plan_command(
         console.print(f"Same loss ({inf.loss:.4f}); the smaller, longer-trained model saves "
                       f"[bold]{inf.saving_fraction:.1%}[/bold] of lifetime FLOPs.")
     if fp is not None:
-        from .estimate import print_footprint
+        _print_footprint(fp)
 
-        print_footprint(fp, title="Training footprint of this plan")
+
+def _print_footprint(fp) -> None:
+    """The estimate command's footprint table when available, else a plain one."""
+    import importlib
+
+    for mod in (".estimate", ".estimator"):
+        try:
+            printer = getattr(importlib.import_module(mod, __package__), "print_footprint")
+        except (ImportError, AttributeError):
+            continue
+        printer(fp, title="Training footprint of this plan")
+        return
+    t = Table(title="Training footprint of this plan", title_justify="left")
+    t.add_column("Quantity")
+    t.add_column("Central", justify="right", style="bold")
+    for q in ("flops", "gpu_hours", "duration_s", "energy_kwh", "co2e_kg", "cost_usd"):
+        v = getattr(fp, q, None)
+        t.add_row(fmt.LABEL.get(q, q), "n/a" if v is None else fmt.FORMAT[q](v))
+    console.print(t)
 
 
 # ------------------------------------------------------------------------------------------------------------------

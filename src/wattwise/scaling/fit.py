@@ -228,7 +228,7 @@ class ChinchillaFit:
         self.objective_ = float(f_rep[best])
         self.n_starts_ = int(grid.shape[0])
         self.n_converged_ = int(conv.sum())
-        self.n_at_optimum_ = int((f_rep <= self.objective_ * (1 + 1e-9) + 1e-300).sum())
+        self.n_at_optimum_ = int((f_rep <= self.objective_ * (1 + 1e-9) + 1e-14 * x.size).sum())
         self.n_iter_ = n_iter
         optima = _distinct_optima(theta, f_rep, max(1, self.warm_starts))
         self.local_optima_ = theta[optima]
