@@ -1,0 +1,116 @@
+"""Pareto comparison of model variants: accuracy against one cost axis.
+
+Dominance exactly as the Green AI principle states it (Schwartz et al. 2020, "Green AI", CACM 63(12)):
+A beats B when A is at least as accurate and cheaper, or more accurate at no more cost. Two variants with the
+same accuracy and the same cost do not beat each other (a tie), so both stay on the frontier unless a third
+variant beats them.
+
+Pure Python (no numpy): items are mappings or objects; the cost axis is named by an alias (`flops`, `latency`,
+`energy`, `bytes`, `dollars`) or by any key/attribute holding a number. Lower cost is better; higher accuracy is
+better unless `higher_is_better=False` (for a loss or perplexity).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .errors import InvalidValueError, MissingInputError
+
+# cost-axis alias -> the field names tried in order (first present wins). Units live in the names.
+COST_AXES: dict[str, tuple[str, ...]] = {
+    "flops": ("flops_per_sample", "flops"),
+    "latency": ("latency_s", "latency_median_s", "compiled_latency_s"),
+    "energy": ("energy_per_1000_kwh", "energy_kwh"),
+    "bytes": ("size_bytes", "bytes"),
+    "dollars": ("cost_usd", "dollars"),
+    "params": ("params",),
+}
+
+
+def _get(item: Any, key: str) -> Any:
+    if isinstance(item, Mapping):
+        return item.get(key)
+    return getattr(item, key, None)
+
+
+def _name(item: Any, index: int) -> str:
+    n = _get(item, "name")
+    return str(n) if n is not None else f"#{index}"
+
+
+def axis_fields(cost: str) -> tuple[str, ...]:
+    """The field names a cost axis reads (an alias expands to its fields; anything else is itself)."""
+    return COST_AXES.get(cost, (cost,))
+
+
+def value_of(item: Any, key: str | Sequence[str] | Callable[[Any], Any], *, what: str = "value",
+             index: int = 0) -> float:
+    """A finite number from `item` under `key` (an alias, a field name, a list of names or a function)."""
+    if callable(key):
+        raw = key(item)
+        label = getattr(key, "__name__", "function")
+    else:
+        names = axis_fields(key) if isinstance(key, str) else tuple(key)
+        raw = None
+        for n in names:
+            raw = _get(item, n)
+            if raw is not None:
+                break
+        label = "/".join(names)
+    if raw is None:
+        raise MissingInputError(f"variant {_name(item, index)!r} has no {what} ({label}); "
+                                f"every compared variant needs one")
+    try:
+        x = float(raw)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"variant {_name(item, index)!r}: {what} ({label}) must be a number, "
+                                f"got {raw!r}") from None
+    if math.isnan(x):
+        raise InvalidValueError(f"variant {_name(item, index)!r}: {what} ({label}) is NaN; "
+                                f"dominance needs a comparable number")
+    return x
+
+
+def _beats(acc_a: float, cost_a: float, acc_b: float, cost_b: float) -> bool:
+    """Green AI dominance on (accuracy up, cost down)."""
+    return (acc_a >= acc_b and cost_a < cost_b) or (acc_a > acc_b and cost_a <= cost_b)
+
+
+def dominates(a: Any, b: Any, *, cost: str = "flops", accuracy: str = "accuracy",
+              higher_is_better: bool = True) -> bool:
+    """True when `a` beats `b`: at least as accurate and cheaper, or more accurate at no more cost."""
+    sign = 1.0 if higher_is_better else -1.0
+    return _beats(sign * value_of(a, accuracy, what="accuracy"), value_of(a, cost, what="cost"),
+                  sign * value_of(b, accuracy, what="accuracy", index=1), value_of(b, cost, what="cost", index=1))
+
+
+def _points(items: Sequence[Any], cost, accuracy, higher_is_better) -> list[tuple[float, float]]:
+    sign = 1.0 if higher_is_better else -1.0
+    return [(sign * value_of(it, accuracy, what="accuracy", index=i), value_of(it, cost, what="cost", index=i))
+            for i, it in enumerate(items)]
+
+
+def dominators(items: Iterable[Any], *, cost: str = "flops", accuracy: str = "accuracy",
+               higher_is_better: bool = True) -> list[list[int]]:
+    """For each item, the indices of the items that beat it (empty = on the frontier)."""
+    items = list(items)
+    pts = _points(items, cost, accuracy, higher_is_better)
+    return [[j for j, (aj, cj) in enumerate(pts) if j != i and _beats(aj, cj, ai, ci)]
+            for i, (ai, ci) in enumerate(pts)]
+
+
+def pareto_mask(items: Iterable[Any], *, cost: str = "flops", accuracy: str = "accuracy",
+                higher_is_better: bool = True) -> list[bool]:
+    """True for each item no other item beats (ties stay in)."""
+    return [not d for d in dominators(items, cost=cost, accuracy=accuracy, higher_is_better=higher_is_better)]
+
+
+def pareto_front(items: Iterable[Any], *, cost: str = "flops", accuracy: str = "accuracy",
+                 higher_is_better: bool = True) -> list[Any]:
+    """The non-dominated items, cheapest first (equal cost: most accurate first; then input order)."""
+    items = list(items)
+    pts = _points(items, cost, accuracy, higher_is_better)
+    mask = pareto_mask(items, cost=cost, accuracy=accuracy, higher_is_better=higher_is_better)
+    order = sorted((i for i in range(len(items)) if mask[i]), key=lambda i: (pts[i][1], -pts[i][0], i))
+    return [items[i] for i in order]
