@@ -1,0 +1,123 @@
+"""CPU time and resident memory of a process and its live descendants, from /proc (Linux) with an
+`os.times()` fallback elsewhere. Standard library only; cheap enough to call every interval."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+_PAGE_B = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_LINUX = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
+
+
+def _stat(pid: int) -> tuple[float, float, int] | None:
+    """(own CPU s, reaped-children CPU s, RSS bytes) of one process, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    rest = data[data.rindex(b")") + 2:].split()
+    # fields 14-17 (utime, stime, cutime, cstime) and 24 (rss pages) of proc(5); rest[0] is field 3
+    own = (int(rest[11]) + int(rest[12])) * _TICK_S
+    reaped = (int(rest[13]) + int(rest[14])) * _TICK_S
+    return own, reaped, int(rest[21]) * _PAGE_B
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                out.extend(int(x) for x in f.read().split())
+        except OSError:
+            continue
+    return out
+
+
+class ProcessTree:
+    """A process (default: this one) and its live descendants.
+
+    CPU seconds count each process's own time plus the time of children it has reaped (cutime/cstime), so
+    a child is counted while alive and, once waited for, inside its parent: never twice. `cpu_s()` is
+    monotone up to orphans reparented away before being reaped (lost, as with any /proc sampler).
+    """
+
+    def __init__(self, pid: int | None = None, *, children: bool = True):
+        self.pid = os.getpid() if pid is None else pid
+        self.is_self = self.pid == os.getpid()
+        self.children = children
+        self._base_reaped_s = self._own_reaped_s() if not self.is_self else 0.0
+        self._last_cpu_s = 0.0
+
+    @staticmethod
+    def _own_reaped_s() -> float:
+        t = os.times()
+        return t.children_user + t.children_system
+
+    def _descendants(self) -> list[int]:
+        if not (self.children and _LINUX):
+            return []
+        out, todo = [], _children(self.pid)
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo.extend(_children(pid))
+        return out
+
+    def sample(self) -> tuple[float, int]:
+        """(cumulative CPU seconds, resident bytes) of the tree now."""
+        cpu_s, rss_b = 0.0, 0
+        if self.is_self:
+            t = os.times()
+            cpu_s = t.user + t.system + t.children_user + t.children_system
+            st = _stat(self.pid) if _LINUX else None
+            rss_b = st[2] if st else _self_maxrss_b()
+        else:
+            # the root's time moves into our own reaped-children time once we wait for it
+            cpu_s = self._own_reaped_s() - self._base_reaped_s
+            st = _stat(self.pid) if _LINUX else None
+            if st:
+                cpu_s += st[0] + st[1]
+                rss_b += st[2]
+        for pid in self._descendants():
+            st = _stat(pid)
+            if st:
+                cpu_s += st[0] + st[1]
+                rss_b += st[2]
+        self._last_cpu_s = max(self._last_cpu_s, cpu_s)
+        return self._last_cpu_s, rss_b
+
+
+def _self_maxrss_b() -> int:
+    try:
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+    except Exception:  # noqa: BLE001 - platform without resource
+        return 0
+
+
+def cpu_model_name() -> str | None:
+    """The CPU's brand string ('Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz'), or None."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or None
+
+
+def total_memory_b() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None

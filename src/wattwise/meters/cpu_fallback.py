@@ -1,0 +1,108 @@
+"""CPU energy estimated where no counter can be read: catalog TDP x the process's CPU utilisation.
+
+Method (Lannelongue et al. 2021, "Green Algorithms", Adv. Sci. 8(12) 2100707: power = TDP x usage; also
+CodeCarbon's fallback): power_w = TDP_w x utilisation, utilisation = CPU seconds of the tracked process tree /
+(wall seconds x logical CPUs); so energy_j = TDP_w x CPU seconds / logical CPUs.
+
+Range (wattwise assumption, always flagged as an estimate): low = 0.5 x, high = 1.25 x the central value:
+sustained package power is often well under TDP, and turbo (Intel PL2) may exceed it.
+An unknown CPU model gets no invented point value: its TDP is the spread of the catalog's 4,900+ CPUs
+(10th percentile - median - 90th percentile, codecarbon cpu_power.csv).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+from functools import lru_cache
+
+from ..footprint import Range
+from ._proc import ProcessTree, cpu_model_name
+from .base import ESTIMATED, Reading, hostname
+
+FACTOR = Range(0.5, 1.0, 1.25)
+
+
+def clean_cpu_name(brand: str) -> str:
+    """'Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz' -> 'Intel Xeon Gold 6248'; 'AMD EPYC 7763 64-Core Processor'
+    -> 'AMD EPYC 7763'."""
+    s = re.sub(r"\((R|TM|r|tm)\)", "", brand)
+    s = re.sub(r"@.*$", "", s)
+    s = re.sub(r"\b\d+-Core\b", "", s, flags=re.I)
+    s = re.sub(r"\b(CPU|Processor|with Radeon.*Graphics)\b", "", s, flags=re.I)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+@lru_cache(maxsize=1)
+def catalog_tdp_spread() -> Range:
+    """10th percentile, median and 90th percentile TDP (W) of the catalog's CPUs (zeros excluded)."""
+    from .. import catalog
+    tdps = sorted(c.tdp_w for c in catalog.cpus() if c.tdp_w > 0)
+    n = len(tdps)
+    return Range(tdps[n // 10], statistics.median(tdps), tdps[(9 * n) // 10])
+
+
+def lookup_tdp(brand: str | None) -> tuple[Range, str]:
+    """(TDP range in W, how it was found) for a CPU brand string."""
+    from .. import catalog
+    from ..errors import WattwiseError
+    if brand:
+        for name in dict.fromkeys((brand, clean_cpu_name(brand))):
+            try:
+                c = catalog.cpu(name)
+            except WattwiseError:
+                continue
+            if c.tdp_w > 0:
+                return Range.point(c.tdp_w), f"{c.name} TDP {c.tdp_w:g} W ({c.source})"
+    spread = catalog_tdp_spread()
+    return spread, (f"CPU {brand!r} not in the catalog: TDP unknown, range {spread.low:g}-{spread.central:g}-"
+                    f"{spread.high:g} W (10th pct-median-90th pct of the catalog's CPUs, codecarbon cpu_power.csv)")
+
+
+class CpuTdpMeter:
+    """Estimated CPU energy of a process tree (default: this process and its children)."""
+
+    name = "cpu-tdp"
+    component = "cpu"
+    kind = ESTIMATED
+
+    def __init__(self, *, tdp_w: float | None = None, cpu_name: str | None = None, pid: int | None = None,
+                 n_cpus: int | None = None, tree: ProcessTree | None = None, host: str | None = None):
+        self._tree_arg = tree
+        self._pid = pid
+        self.n_cpus = n_cpus or os.cpu_count() or 1
+        brand = cpu_name if cpu_name is not None else cpu_model_name()
+        if tdp_w is not None:
+            self.tdp_w, how = Range.point(float(tdp_w)), f"given TDP {tdp_w:g} W"
+        else:
+            self.tdp_w, how = lookup_tdp(brand)
+        self.cpu_name = brand
+        self.tdp_known = self.tdp_w.exact
+        self.host = host or hostname()
+        self.source = (f"estimate: {how} x process CPU utilisation over {self.n_cpus} logical CPUs "
+                       "(Lannelongue et al. 2021 Green Algorithms method); range x0.5-x1.25 (wattwise assumption)")
+        self._tree: ProcessTree | None = None
+        self._cpu0_s = 0.0
+
+    def start(self) -> None:
+        self._tree = self._tree_arg or ProcessTree(self._pid)
+        self._cpu0_s = self._tree.sample()[0]
+
+    def cpu_seconds(self) -> float:
+        return self._tree.sample()[0] - self._cpu0_s
+
+    def read(self) -> list[Reading]:
+        cpu_s = self.cpu_seconds()
+        e = self.tdp_w * FACTOR * (cpu_s / self.n_cpus)
+        return [Reading(f"{self.host}/pid/{self._tree.pid}/cpu", "cpu", e.central, e.low, e.high, ESTIMATED,
+                        self.cpu_name or "unknown CPU")]
+
+    def close(self) -> None:
+        pass
+
+
+def utilisation(meter: CpuTdpMeter, wall_s: float) -> float:
+    """Mean utilisation (0-1) of all logical CPUs by the tracked tree over `wall_s`."""
+    return meter.cpu_seconds() / (wall_s * meter.n_cpus) if wall_s > 0 else 0.0
+

@@ -1,0 +1,186 @@
+"""NVIDIA GPU energy through NVML (`nvidia-ml-py`, module `pynvml`).
+
+Per device: the total-energy counter `nvmlDeviceGetTotalEnergyConsumption` (mJ since driver load; Volta and
+later) where the GPU has it, else board power `nvmlDeviceGetPowerUsage` (mW) sampled at every `read()` and
+integrated with the trapezoid rule. Devices are those in CUDA_VISIBLE_DEVICES (indices or UUID prefixes, CUDA's
+rules: the list stops at the first invalid entry) and are identified by UUID, so ranks sharing a GPU count it
+once. The `pynvml` module is injectable for tests.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .base import MEASURED, MeterUnavailable, Reading, hostname
+
+# nvidia-smi(1), "Power Draw": "accurate to within +/- 5 watts" -> energy range = +/- 5 W x duration per GPU.
+POWER_ERROR_W = 5.0
+
+
+@dataclass
+class Device:
+    index: int
+    uuid: str
+    name: str
+    handle: Any
+    counter: bool              # True: energy counter; False: power sampling
+    power_limit_w: float | None
+    start_mj: float = 0.0
+    energy_j: float = 0.0      # sampling mode: integrated energy
+    last_t: float = 0.0
+    last_power_w: float | None = None
+    samples: int = 0
+
+
+def _text(x) -> str:
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+def visible_devices(env: str | None, count: int) -> list[int | str]:
+    """Entries of CUDA_VISIBLE_DEVICES: ints (indices) or str (UUID prefixes); None = all `count` devices."""
+    if env is None:
+        return list(range(count))
+    out: list[int | str] = []
+    for item in env.split(","):
+        item = item.strip()
+        if not item:
+            break
+        if item.lstrip("-").isdigit():
+            i = int(item)
+            if i < 0 or i >= count:
+                break  # CUDA ignores this entry and all after it
+            out.append(i)
+        elif item.startswith(("GPU-", "MIG-")):
+            out.append(item)
+        else:
+            break
+    return out
+
+
+def load_pynvml():
+    try:
+        import pynvml  # noqa: PLC0415 - optional dependency, imported lazily
+    except ImportError:
+        raise MeterUnavailable("NVML: the Python module pynvml is missing: pip install 'wattwise[nvidia]' "
+                               "(nvidia-ml-py)") from None
+    return pynvml
+
+
+class NvmlMeter:
+    """Energy of the visible NVIDIA GPUs. `sampling=True` forces power sampling even where a counter exists."""
+
+    name = "nvml"
+    component = "gpu"
+    kind = MEASURED
+
+    def __init__(self, pynvml=None, *, visible: str | None = None, sampling: bool = False,
+                 devices: list[int] | None = None, host: str | None = None, clock=time.monotonic):
+        self._nv = pynvml
+        self._visible = visible if visible is not None else os.environ.get("CUDA_VISIBLE_DEVICES")
+        self._force_sampling = sampling
+        self._only = devices
+        self.host = host or hostname()
+        self._clock = clock
+        self.devices: list[Device] = []
+        self._t0 = 0.0
+        self._init = False
+        self.source = "NVML"
+
+    def start(self) -> None:
+        nv = self._nv or load_pynvml()
+        self._nv = nv
+        try:
+            nv.nvmlInit()
+        except Exception as e:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
+            raise MeterUnavailable(f"NVML: cannot initialise ({type(e).__name__}: {e}); is an NVIDIA driver "
+                                   "installed and a GPU visible?") from None
+        self._init = True
+        try:
+            count = nv.nvmlDeviceGetCount()
+            handles = [nv.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+            uuids = [_text(nv.nvmlDeviceGetUUID(h)) for h in handles]
+            wanted = visible_devices(self._visible, count)
+            chosen: list[int] = []
+            for w in wanted:
+                if isinstance(w, int):
+                    chosen.append(w)
+                else:
+                    match = [i for i, u in enumerate(uuids) if u.startswith(w)]
+                    if len(match) != 1:
+                        break
+                    chosen.append(match[0])
+            if self._only is not None:
+                chosen = [chosen[i] for i in self._only if 0 <= i < len(chosen)]
+            now = self._clock()
+            for i in dict.fromkeys(chosen):
+                h = handles[i]
+                counter, start_mj = False, 0.0
+                if not self._force_sampling:
+                    try:
+                        start_mj = float(nv.nvmlDeviceGetTotalEnergyConsumption(h))
+                        counter = True
+                    except Exception:  # NVMLError_NotSupported on pre-Volta and some boards
+                        counter = False
+                try:
+                    limit_w = nv.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0
+                except Exception:
+                    limit_w = None
+                d = Device(i, uuids[i], _text(nv.nvmlDeviceGetName(h)), h, counter, limit_w, start_mj, last_t=now)
+                if not counter:
+                    d.last_power_w = nv.nvmlDeviceGetPowerUsage(h) / 1000.0
+                    d.samples = 1
+                self.devices.append(d)
+        except MeterUnavailable:
+            raise
+        except Exception as e:
+            self.close()
+            raise MeterUnavailable(f"NVML: cannot query devices ({type(e).__name__}: {e})") from None
+        if not self.devices:
+            self.close()
+            raise MeterUnavailable(f"NVML: no visible GPU (CUDA_VISIBLE_DEVICES={self._visible!r})")
+        self._t0 = now
+        modes = sorted({"energy counter" if d.counter else "power sampling (trapezoid)" for d in self.devices})
+        self.source = (f"NVML {' + '.join(modes)} on {len(self.devices)} GPU(s); range +/-{POWER_ERROR_W:g} W x "
+                       "duration per GPU (nvidia-smi power accuracy)")
+
+    def read(self) -> list[Reading]:
+        nv = self._nv
+        now = self._clock()
+        out = []
+        for d in self.devices:
+            if d.counter:
+                e = (float(nv.nvmlDeviceGetTotalEnergyConsumption(d.handle)) - d.start_mj) / 1000.0
+                e = max(e, 0.0)
+            else:
+                p = nv.nvmlDeviceGetPowerUsage(d.handle) / 1000.0
+                dt = now - d.last_t
+                if dt > 0:
+                    prev = d.last_power_w if d.last_power_w is not None else p
+                    d.energy_j += 0.5 * (prev + p) * dt
+                d.last_t, d.last_power_w = now, p
+                d.samples += 1
+                e = d.energy_j
+            err = POWER_ERROR_W * max(now - self._t0, 0.0)
+            out.append(Reading(f"{self.host}/gpu/{d.uuid}", "gpu", e, max(e - err, 0.0), e + err, MEASURED, d.name))
+        return out
+
+    def power_w(self) -> list[float | None]:
+        """Instantaneous board power per device (for reports and the GPU check)."""
+        out = []
+        for d in self.devices:
+            try:
+                out.append(self._nv.nvmlDeviceGetPowerUsage(d.handle) / 1000.0)
+            except Exception:
+                out.append(None)
+        return out
+
+    def close(self) -> None:
+        if self._init:
+            try:
+                self._nv.nvmlShutdown()
+            except Exception:
+                pass
+            self._init = False
