@@ -108,7 +108,7 @@ def cross_check(arch: "str | TransformerShape", batch: int = 1, seq: int | None 
                                                   shape.head_dim,
                                                   shape.d_ff * 3 // 2 if shape.gated_mlp else shape.d_ff)
     rows.append({"method": "Chinchilla App. F", "flops": hoff, "source": "Hoffmann et al. 2022, App. F",
-                 "where": "adds a one-hot embedding matmul and 3 FLOPs per softmax score; K/V at full heads"
+                 "where": "adds a one-hot embedding matmul and 3 FLOPs per softmax score"
                           if shape.kv_heads == shape.n_heads else
                           "adds a one-hot embedding matmul, 3 FLOPs per softmax score, and counts K/V at all heads "
                           "(no grouped-query saving)"})
