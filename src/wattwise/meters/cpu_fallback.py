@@ -43,17 +43,25 @@ def catalog_tdp_spread() -> Range:
     return Range(tdps[n // 10], statistics.median(tdps), tdps[(9 * n) // 10])
 
 
+def _find_cpu(name: str):
+    """Catalog CPU by exact or normalised name, or None (no did-you-mean search: it is slow on 4,900 rows)."""
+    from ..catalog._lookup import normalize
+    from ..catalog.cpus import index
+    idx = index()
+    rec = idx._exact.get(name.strip().lower())
+    if rec is None:
+        bucket = idx._norm.get(normalize(name), [])
+        rec = bucket[0] if len(bucket) == 1 else None
+    return rec
+
+
+@lru_cache(maxsize=16)
 def lookup_tdp(brand: str | None) -> tuple[Range, str]:
     """(TDP range in W, how it was found) for a CPU brand string."""
-    from .. import catalog
-    from ..errors import WattwiseError
     if brand:
         for name in dict.fromkeys((brand, clean_cpu_name(brand))):
-            try:
-                c = catalog.cpu(name)
-            except WattwiseError:
-                continue
-            if c.tdp_w > 0:
+            c = _find_cpu(name) if name else None
+            if c is not None and c.tdp_w > 0:
                 return Range.point(c.tdp_w), f"{c.name} TDP {c.tdp_w:g} W ({c.source})"
     spread = catalog_tdp_spread()
     return spread, (f"CPU {brand!r} not in the catalog: TDP unknown, range {spread.low:g}-{spread.central:g}-"

@@ -70,18 +70,23 @@ def load_pynvml():
 
 
 class NvmlMeter:
-    """Energy of the visible NVIDIA GPUs. `sampling=True` forces power sampling even where a counter exists."""
+    """Energy of the visible NVIDIA GPUs. `sampling=True` forces power sampling even where a counter exists.
+
+    Under torchrun (`local_rank`, `local_world_size` given) with as many visible GPUs as local ranks, a rank
+    measures only its own GPU; otherwise every visible GPU (the ledger counts each UUID once).
+    """
 
     name = "nvml"
     component = "gpu"
     kind = MEASURED
 
     def __init__(self, pynvml=None, *, visible: str | None = None, sampling: bool = False,
-                 devices: list[int] | None = None, host: str | None = None, clock=time.monotonic):
+                 local_rank: int | None = None, local_world_size: int | None = None, host: str | None = None,
+                 clock=time.monotonic):
         self._nv = pynvml
         self._visible = visible if visible is not None else os.environ.get("CUDA_VISIBLE_DEVICES")
         self._force_sampling = sampling
-        self._only = devices
+        self._local = (local_rank, local_world_size)
         self.host = host or hostname()
         self._clock = clock
         self.devices: list[Device] = []
@@ -112,8 +117,9 @@ class NvmlMeter:
                     if len(match) != 1:
                         break
                     chosen.append(match[0])
-            if self._only is not None:
-                chosen = [chosen[i] for i in self._only if 0 <= i < len(chosen)]
+            lr, lws = self._local
+            if lr is not None and lws is not None and len(chosen) == lws and 0 <= lr < lws:
+                chosen = [chosen[lr]]  # one GPU per local rank (torchrun convention); else all, deduplicated by UUID
             now = self._clock()
             for i in dict.fromkeys(chosen):
                 h = handles[i]
