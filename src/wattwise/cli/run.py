@@ -1,0 +1,214 @@
+"""`wattwise run -- CMD ...` (measure a whole command and its children) and `wattwise runs list|show|export`.
+
+Mounted by cli/main.py:
+    app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(app_run)
+    app.add_typer(runs_app, name="runs")
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shlex
+import signal
+import subprocess
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import InvalidValueError, WattwiseError
+
+RUN_KEYS = ("id", "name", "project", "tags", "status", "start", "end", "duration_s", "host", "hardware", "region",
+            "pue", "intensity_g_per_kwh", "energy_gpu_kwh", "energy_cpu_kwh", "energy_memory_kwh", "it_energy_kwh",
+            "energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "cost_usd",
+            "cost_usd_low", "cost_usd_high", "gpu_hours", "flops", "flop_per_s", "mfu", "world_size")
+CSV_KEYS = RUN_KEYS + ("start_ts", "end_ts", "provenance")
+
+INTERVAL = Annotated[float, typer.Option("--interval", help="Sampling and checkpoint interval in seconds.")]
+NAME = Annotated[Optional[str], typer.Option("--name", help="Run name (default: the command).")]
+PROJECT = Annotated[Optional[str], typer.Option("--project", help="Project the run belongs to.")]
+TAG = Annotated[Optional[list[str]], typer.Option("--tag", help="A tag; repeat for several.")]
+REGION = Annotated[Optional[str], typer.Option("--region", help="Grid zone or cloud region (default: "
+                                                                "WATTWISE_REGION, config, else unknown).")]
+PUE = Annotated[Optional[str], typer.Option("--pue", help="PUE number or preset (gcp, aws, on-premises...).")]
+JSON = Annotated[bool, typer.Option("--json", help="Print the finished record as one JSON object.")]
+LEDGER = Annotated[Optional[str], typer.Option("--ledger", help="Ledger file (default: $WATTWISE_HOME/ledger.db "
+                                                                "or ~/.wattwise/ledger.db).")]
+
+
+def _clean(obj):
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def public_record(rec: dict) -> dict:
+    """The documented keys of a run record, then provenance."""
+    out = {k: rec.get(k) for k in RUN_KEYS}
+    out["provenance"] = rec.get("provenance", {})
+    return _clean(out)
+
+
+def _echo_json(obj) -> None:
+    typer.echo(json.dumps(_clean(obj), indent=2, default=str, allow_nan=False))
+
+
+def _fmt(x, unit: str = "", digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}g}{unit}"
+
+
+def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, project: PROJECT = None,
+            tag: TAG = None, region: REGION = None, pue: PUE = None, json_out: JSON = False,
+            ledger: LEDGER = None) -> None:
+    """Run CMD (after --), measure it and its child processes, record it; exit with CMD's exit code."""
+    from ..tracker import Tracker
+    cmd = list(ctx.args)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise InvalidValueError("give the command to measure after --, e.g. wattwise run -- python train.py")
+    if not interval > 0:
+        raise InvalidValueError(f"--interval must be > 0 seconds, got {interval!r}")
+    led = None
+    if ledger is not None:
+        from ..ledger import Ledger
+        led = Ledger(ledger)  # a corrupt or foreign file fails here, before the command runs
+    # validate region/PUE before starting the command (explicit values must resolve)
+    tracker = Tracker(name or shlex.join(cmd)[:120], project=project, tags=tag or (), region=region, pue=pue,
+                      interval_s=interval, ledger=led, handle_signals=False, extra={"command": cmd})
+    try:
+        proc = subprocess.Popen(cmd)
+    except OSError as e:
+        raise WattwiseError(f"cannot start {cmd[0]!r}: {e.strerror or e}") from None
+    tracker._pid = proc.pid
+    tracker.start()
+    got: list[int] = []
+
+    def forward(signum, frame):
+        got.append(signum)
+        if signum != signal.SIGINT:  # a terminal's Ctrl-C already reaches the whole process group
+            try:
+                proc.send_signal(signum)
+            except OSError:
+                pass
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    tracker.exit_code = code
+    status = "interrupted" if got or code < 0 else "ok" if code == 0 else "failed"
+    tracker.stop(status, f"exit code {code}" if code else None)
+    rec = dict(tracker.record or {}, id=tracker.run_id, status=status)
+    if json_out:
+        out = public_record(rec)
+        out["exit_code"] = code
+        out["command"] = cmd
+        _echo_json(out)
+    else:
+        typer.echo(f"wattwise: run {tracker.run_id} {status} (exit {code}) in {_fmt(rec.get('duration_s'), ' s')}: "
+                   f"{_fmt(rec.get('energy_kwh'), ' kWh')} [{_fmt(rec.get('energy_kwh_low'))}-"
+                   f"{_fmt(rec.get('energy_kwh_high'))}], {_fmt(rec.get('co2e_kg'), ' kg CO2e')} "
+                   f"[{_fmt(rec.get('co2e_kg_low'))}-{_fmt(rec.get('co2e_kg_high'))}]"
+                   + ("" if tracker.ctx.get("location_known") else " (location unknown: world average)"),
+                   err=True)
+    raise typer.Exit(128 - code if code < 0 else code)
+
+
+# --- runs list | show | export --------------------------------------------------------------------------------
+
+runs_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                       help="Measured runs in the ledger: list, show, export.")
+
+
+def _ledger(path: str | None):
+    from ..ledger import Ledger
+    return Ledger(path)
+
+
+@runs_app.command("list")
+def runs_list(project: PROJECT = None, tag: Annotated[Optional[str], typer.Option("--tag")] = None,
+              limit: Annotated[int, typer.Option("--limit", help="Newest N runs (0 = all).")] = 0,
+              json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array of records.")] = False,
+              ledger: LEDGER = None) -> None:
+    """List runs, oldest first."""
+    with _ledger(ledger) as led:
+        recs = led.runs(project=project, tag=tag)
+    if limit > 0:
+        recs = recs[-limit:]
+    if json_out:
+        _echo_json([public_record(r) for r in recs])
+        return
+    from rich.console import Console
+    from rich.table import Table
+    table = Table("id", "name", "project", "status", "start", "duration", "kWh", "kg CO2e", "hardware")
+    for r in recs:
+        table.add_row(r["id"], (r["name"] or "")[:40], r["project"] or "", r["status"], r["start"] or "",
+                      _fmt(r["duration_s"], " s"), _fmt(r["energy_kwh"]), _fmt(r["co2e_kg"]), r["hardware"] or "")
+    Console(highlight=False).print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
+              json_out: Annotated[bool, typer.Option("--json")] = False, ledger: LEDGER = None) -> None:
+    """One run in full, with per-component energy and provenance."""
+    with _ledger(ledger) as led:
+        rec = led.run(run_id)
+    if json_out:
+        _echo_json(public_record(rec))
+        return
+    for k in RUN_KEYS:
+        typer.echo(f"{k:>20}: {rec.get(k)}")
+    prov = rec.get("provenance", {})
+    for k, v in prov.get("components", {}).items():
+        typer.echo(f"{'energy ' + k:>20}: {v}")
+    for k, v in prov.get("sources", {}).items():
+        typer.echo(f"{'source ' + k:>20}: {v}")
+    for w in prov.get("warnings", []):
+        typer.echo(f"{'warning':>20}: {w}")
+
+
+@runs_app.command("export")
+def runs_export(fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+                output: Annotated[Optional[str], typer.Option("--output", "-o", help="File (default stdout).")] = None,
+                project: PROJECT = None, tag: Annotated[Optional[str], typer.Option("--tag")] = None,
+                ledger: LEDGER = None) -> None:
+    """Export runs as CSV (one row per run) or JSON (an array)."""
+    if fmt not in ("csv", "json"):
+        raise InvalidValueError(f"--format must be csv or json, got {fmt!r}")
+    with _ledger(ledger) as led:
+        recs = led.runs(project=project, tag=tag)
+    if fmt == "json":
+        text = json.dumps(_clean([public_record(r) for r in recs]), indent=2, default=str, allow_nan=False) + "\n"
+    else:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(CSV_KEYS), lineterminator="\n")
+        w.writeheader()
+        for r in recs:
+            row = {k: r.get(k) for k in CSV_KEYS}
+            row["tags"] = ";".join(r.get("tags") or [])
+            row["provenance"] = json.dumps(r.get("provenance", {}), default=str)
+            w.writerow(row)
+        text = buf.getvalue()
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
