@@ -164,3 +164,16 @@ def test_more_gpus_same_gpu_hours_less_wall_clock(params, tokens, gpu, region, g
         if q in many.ranges:
             r = many.ranges[q]
             assert r.low <= r.central <= r.high
+
+
+def test_arch_uses_counted_flops_per_token():
+    from wattwise.flops import flops_per_token
+    info = flops_per_token("llama-7b")
+    fp = estimate(arch="llama-7b", tokens=2e12)
+    assert fp.flops == pytest.approx(info["training_flops_per_token"] * 2e12)
+    assert fp.flops > 6 * info["params"] * 2e12  # attention adds to 6N at context 2048
+    assert "llama-7b" in fp.sources["flops"]
+    with pytest.raises(ContradictoryInputError):
+        estimate(arch="llama-7b", params=13e9, tokens=1e12)
+    with pytest.raises(UnknownNameError, match="llama-3-8b"):
+        estimate(arch="llama-8b", tokens=1e12)

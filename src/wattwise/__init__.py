@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "catalog": ".catalog",
     # flops (issue 3)
     "count_flops": ".flops",
+    "flops_per_token": ".flops",
+    "FlopCount": ".flops",
     # scaling (issue 5)
     "scaling": ".scaling",
 }

@@ -21,12 +21,15 @@ class InvalidValueError(WattwiseError):
 class UnknownNameError(WattwiseError, KeyError):
     """A name (GPU, zone, provider...) that the catalog does not know."""
 
-    def __init__(self, kind: str, name: str, suggestions: Iterable[str] = ()):
+    def __init__(self, kind: str, name: str, suggestions: Iterable[str] = (), accepted: Iterable[str] = ()):
         self.kind = kind
         self.name = name
         self.suggestions = list(suggestions)
         hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"unknown {kind} {name!r}{hint} (see `wattwise catalog` for the full list)")
+        accepted = list(accepted)
+        where = (f"accepted: {', '.join(accepted)}" if accepted
+                 else "see `wattwise catalog` for the full list")
+        super().__init__(f"unknown {kind} {name!r}{hint} ({where})")
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return self.args[0]

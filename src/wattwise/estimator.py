@@ -53,7 +53,7 @@ def _agree(name_a: str, a: float, name_b: str, b: float) -> None:
 
 
 def estimate(*, params: float | None = None, tokens: float | None = None, flops: float | None = None,
-             active_params: float | None = None, gpu: str | None = None, gpus: int = 1, dtype: str = "bf16",
+             active_params: float | None = None, arch: str | None = None, seq: int | None = None, gpu: str | None = None, gpus: int = 1, dtype: str = "bf16",
              mfu: float | None = None, flop_per_s: float | None = None, gpu_hours: float | None = None,
              duration_s: float | None = None, power_w: float | None = None, energy_kwh: float | None = None,
              region: str | None = None, intensity_g_per_kwh: float | None = None, pue: float | None = None,
@@ -91,10 +91,20 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
                            price_gpu_hour=price_usd_per_gpu_hour, price_kwh=electricity_usd_per_kwh,
                            hardware_usd=hardware_usd, lifetime_years=hardware_lifetime_years)
     n = active_params if active_params is not None else params
+    per_token = _arch_flops(arch, seq, params) if arch is not None else None
+    if per_token is not None:
+        n = params = float(per_token["params"])
 
     # FLOPs of training
     train_flops = None
-    if n is not None and tokens is not None:
+    if per_token is not None and tokens is not None:
+        train_flops = Range.point(per_token["training_flops_per_token"] * tokens)
+        hw.sources["flops"] = (f"{arch}: {per_token['training_flops_per_token']:.4g} training FLOPs per token at "
+                               f"context {per_token['seq']} (counted on the meta device; 6N would give "
+                               f"{per_token['six_n_flops_per_token']:.4g}), wattwise.flops")
+        if flops is not None:
+            _agree("flops", flops, f"{arch} counted FLOPs x tokens", train_flops.central)
+    elif n is not None and tokens is not None:
         train_flops = Range.point(defaults.TRAIN_FLOPS_PER_PARAM_TOKEN * n * tokens)
         hw.sources["flops"] = defaults.FLOPS_SOURCE + ("; N = active parameters (mixture-of-experts)"
                                                        if active_params is not None else "")
@@ -135,14 +145,16 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
         if n is None:
             raise ContradictoryInputError("inference tokens need --params (or --active-params): "
                                           "serving costs 2 N FLOPs per token")
-        infer = _chain(hw, Range.point(defaults.INFER_FLOPS_PER_PARAM_TOKEN * n * serve_tokens), None)
+        infer_per_token = (per_token["forward_flops_per_token"] if per_token is not None
+                           else defaults.INFER_FLOPS_PER_PARAM_TOKEN * n)
+        infer = _chain(hw, Range.point(infer_per_token * serve_tokens), None)
         lifetime = add(training, infer)
         split = {}
         if train_flops is not None:
             total = train_flops.central + infer.flops
             split = {"training_fraction": train_flops.central / total, "inference_fraction": infer.flops / total}
             if inference_tokens_per_day:
-                per_day = defaults.INFER_FLOPS_PER_PARAM_TOKEN * n * inference_tokens_per_day
+                per_day = infer_per_token * inference_tokens_per_day
                 split["crossover_day"] = train_flops.central / per_day
         training.extra["inference"] = {**infer.central.to_dict(), "low": infer.low.to_dict(),
                                        "high": infer.high.to_dict(), "tokens": serve_tokens}
@@ -151,6 +163,17 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
         training.extra["split"] = split
         training.sources["inference"] = "2 N FLOPs per token served (Kaplan et al. 2020), same hardware and MFU"
     return training
+
+
+def _arch_flops(arch: str, seq: int | None, params: float | None) -> dict:
+    """Counted FLOPs per token of a built-in architecture (wattwise.flops; no torch needed)."""
+    from .flops import flops_per_token
+    if seq is not None:
+        seq = int(check_number("seq", seq))
+    info = flops_per_token(arch, seq=seq)
+    if params is not None:
+        _agree("params", params, f"{arch} parameters", float(info["params"]))
+    return info
 
 
 def _inference_tokens(total, per_day, days) -> float | None:

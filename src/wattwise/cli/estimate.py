@@ -17,6 +17,9 @@ Num = Optional[str]  # numbers arrive as text so that 7B / 1.4T / 150e12 all par
 PARAMS = Annotated[Num, typer.Option("--params", help="Parameters N (e.g. 7e9 or 7B).")]
 ACTIVE = Annotated[Num, typer.Option("--active-params", help="Active parameters per token (mixture-of-experts).")]
 TOKENS = Annotated[Num, typer.Option("--tokens", help="Training tokens D (e.g. 1.4e12 or 1.4T).")]
+ARCH = Annotated[Optional[str], typer.Option("--arch", help="Built-in architecture (llama-7b, gpt2...): counted "
+                                             "FLOPs per token instead of 6N.")]
+SEQ = Annotated[Optional[int], typer.Option("--seq", help="Context length for --arch (default: the model's).")]
 FLOPS = Annotated[Num, typer.Option("--flops", help="Training FLOPs, if known (else 6ND).")]
 GPU = Annotated[Optional[str], typer.Option("--gpu", help="Accelerator, e.g. A100-80GB, H100-SXM, TPUv5p.")]
 GPUS = Annotated[int, typer.Option("--gpus", help="Number of accelerators (for wall-clock).")]
@@ -39,10 +42,10 @@ INF_DAYS = Annotated[Num, typer.Option("--inference-days", help="Days of serving
 JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
 
-def _job(params, active_params, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s, power_w,
+def _job(params, active_params, arch, seq, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s, power_w,
          energy_kwh, pue, provider, price, elec, hw_usd, hw_years, inf_tokens, inf_per_day, inf_days) -> dict:
     q = fmt.parse_quantity
-    return dict(params=q("params", params), active_params=q("active-params", active_params),
+    return dict(params=q("params", params), active_params=q("active-params", active_params), arch=arch, seq=seq,
                 tokens=q("tokens", tokens), flops=q("flops", flops), gpu=gpu, gpus=gpus, dtype=dtype,
                 mfu=q("mfu", mfu), flop_per_s=q("flop-per-s", flop_per_s), gpu_hours=q("gpu-hours", gpu_hours),
                 duration_s=q("duration-s", duration_s), power_w=q("power-w", power_w),
@@ -55,7 +58,7 @@ def _job(params, active_params, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s
                 inference_days=q("inference-days", inf_days))
 
 
-def estimate_command(params: PARAMS = None, active_params: ACTIVE = None, tokens: TOKENS = None, flops: FLOPS = None,
+def estimate_command(params: PARAMS = None, active_params: ACTIVE = None, arch: ARCH = None, seq: SEQ = None, tokens: TOKENS = None, flops: FLOPS = None,
                      gpu: GPU = None, gpus: GPUS = 1, dtype: DTYPE = "bf16", mfu: MFU = None,
                      flop_per_s: FLOP_PER_S = None, gpu_hours: GPU_HOURS = None, duration_s: DURATION = None,
                      power_w: POWER = None, energy_kwh: ENERGY = None,
@@ -66,7 +69,7 @@ def estimate_command(params: PARAMS = None, active_params: ACTIVE = None, tokens
                      pue: PUE = None, provider: PROVIDER = None, price: PRICE = None, elec: ELEC = None,
                      hw_usd: HW_USD = None, hw_years: HW_YEARS = None, inf_tokens: INF_TOKENS = None,
                      inf_per_day: INF_PER_DAY = None, inf_days: INF_DAYS = None, as_json: JSON = False) -> None:
-    job = _job(params, active_params, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
+    job = _job(params, active_params, arch, seq, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
                power_w, energy_kwh, pue, provider, price, elec, hw_usd, hw_years, inf_tokens, inf_per_day, inf_days)
     fp = estimate(region=region, intensity_g_per_kwh=fmt.parse_quantity("intensity", intensity), **job)
     if as_json:
@@ -113,7 +116,7 @@ def print_footprint(fp: Footprint, title: str) -> None:
         console.print(f"  [cyan]{key}[/cyan]: {text}", soft_wrap=True)
 
 
-def where_command(params: PARAMS = None, active_params: ACTIVE = None, tokens: TOKENS = None, flops: FLOPS = None,
+def where_command(params: PARAMS = None, active_params: ACTIVE = None, arch: ARCH = None, seq: SEQ = None, tokens: TOKENS = None, flops: FLOPS = None,
                   gpu: GPU = None, gpus: GPUS = 1, dtype: DTYPE = "bf16", mfu: MFU = None,
                   flop_per_s: FLOP_PER_S = None, gpu_hours: GPU_HOURS = None, duration_s: DURATION = None,
                   power_w: POWER = None, energy_kwh: ENERGY = None, pue: PUE = None, provider: PROVIDER = None,
@@ -124,7 +127,7 @@ def where_command(params: PARAMS = None, active_params: ACTIVE = None, tokens: T
                                                               "us-state, electricitymaps, cloud-region.")] = None,
                   top: Annotated[int, typer.Option("--top", help="Rows to show (0 = all).")] = 15,
                   as_json: JSON = False) -> None:
-    job = _job(params, active_params, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
+    job = _job(params, active_params, arch, seq, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
                power_w, energy_kwh, pue, provider, price, elec, hw_usd, hw_years, None, None, None)
     names = [z.strip() for z in zones.split(",") if z.strip()] if zones else None
     rows = where(zones=names, kind=kind, **job)

@@ -107,7 +107,7 @@ def get_shape(arch: "str | TransformerShape") -> TransformerShape:
         return arch
     key = str(arch).strip().lower()
     if key not in ARCHS:
-        raise UnknownNameError("architecture", str(arch), closest(key, ARCHS))
+        raise UnknownNameError("architecture", str(arch), closest(key, ARCHS), accepted=sorted(ARCHS))
     return ARCHS[key]
 
 
