@@ -155,7 +155,10 @@ def runs_list(project: PROJECT = None, tag: Annotated[Optional[str], typer.Optio
         return
     from rich.console import Console
     from rich.table import Table
-    table = Table("id", "name", "project", "status", "start", "duration", "kWh", "kg CO2e", "hardware")
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=max([len(r["id"]) for r in recs] + [2]))
+    for col in ("name", "project", "status", "start", "duration", "kWh", "kg CO2e", "hardware"):
+        table.add_column(col)
     for r in recs:
         table.add_row(r["id"], (r["name"] or "")[:40], r["project"] or "", r["status"], r["start"] or "",
                       _fmt(r["duration_s"], " s"), _fmt(r["energy_kwh"]), _fmt(r["co2e_kg"]), r["hardware"] or "")
