@@ -9,15 +9,17 @@ here so that the functions `distill`, `quantize` and `measure` are not shadowed 
 from __future__ import annotations
 
 from .distill import TrainResult, distill, finetune, kd_loss  # noqa: E402
-# from .measure import Measurement, compare_latency, measure, serialized_bytes, time_latency  # noqa: E402
-# from .moe import MoEAccount, moe_accounting  # noqa: E402
+from .measure import (LatencyStats, Measurement, compare_latency, measure, measure_variants, ratios,  # noqa: E402
+                      serialized_bytes, time_latency)  # noqa: E402
+from .moe import MoEAccount, moe_accounting  # noqa: E402
 from .prune import PruneResult, count_params, prune_structured, prune_unstructured, sparsity  # noqa: E402
-# from .quantize import QUANT_METHODS, QuantResult, quantize, supported_methods  # noqa: E402
+from .quantize import QUANT_METHODS, QuantResult, quantize, supported_methods  # noqa: E402
 
 __all__ = [
     "kd_loss", "distill", "finetune", "TrainResult",
     "prune_unstructured", "prune_structured", "sparsity", "count_params", "PruneResult",
     "quantize", "QUANT_METHODS", "supported_methods", "QuantResult",
     "moe_accounting", "MoEAccount",
-    "measure", "Measurement", "serialized_bytes", "time_latency", "compare_latency",
+    "measure", "measure_variants", "Measurement", "LatencyStats", "ratios", "serialized_bytes", "time_latency",
+    "compare_latency",
 ]
