@@ -1,0 +1,107 @@
+"""The card as Markdown (GitHub-flavoured tables). User text is escaped: it can neither break a table nor
+inject HTML."""
+
+from __future__ import annotations
+
+import re
+
+from . import _text as T
+from .card import COMPONENTS, LABELS, RUN_KEYS, TOTAL_KEYS, Card
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+
+
+def esc(text) -> str:
+    """Escape user text for Markdown: HTML specials as entities, Markdown punctuation with backslashes."""
+    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return " ".join(s.split())  # newlines would end a table row
+
+
+def _table(header: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
+    align = align or "l" * len(header)
+    sep = ["---:" if a == "r" else "---" for a in align]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def render(card: Card, **_: object) -> str:
+    out: list[str] = [f"# {esc(card.title)}", "", T.headline(card), ""]
+    for i, n in enumerate(card.notes):
+        out += ([">"] if i else []) + [f"> {esc(n)}"]
+    out.append("")
+
+    out += ["## Totals", ""]
+    out += _table(["Quantity", "Value", "Range (low – high)", "How"],
+                  [[LABELS[k], T.value(f), T.span(f) or "—", esc(T.how(f))] for k, f in card.totals.items()],
+                  "lrrl")
+    out.append("")
+
+    if card.energy_by_component:
+        out += ["## Energy by component (IT, before PUE)", ""]
+        out += _table(["Component", "Energy", "Range (low – high)", "How"],
+                      [[LABELS[c], T.value(f), T.span(f) or "—", esc(T.how(f))]
+                       for c in COMPONENTS if (f := card.energy_by_component.get(c))], "lrrl")
+        out.append("")
+
+    out += ["## Hardware, location and prices", ""]
+    out.append("- Hardware: " + (", ".join(esc(h) for h in card.hardware) or "not recorded"))
+    for z in card.zones:
+        out.append(f"- Grid zone: {esc(T.zone_line(z))}")
+    if not card.zones:
+        out.append("- Grid zone: not recorded")
+    p = T.pue_line(card)
+    out.append(f"- PUE: {esc(p)}" if p else "- PUE: not recorded")
+    for pb in card.price_basis:
+        out.append(f"- Price basis: {esc(pb)}")
+    if not card.price_basis:
+        out.append("- Price basis: not recorded")
+    out.append("")
+
+    if card.runs:
+        out += ["## Runs", ""]
+        out += _table(["Run", "Name", "Status", "Start (UTC)"] + [LABELS[k] for k in RUN_KEYS],
+                      [[f"`{r.id}`" if "`" not in r.id else esc(r.id), esc(r.name or ""),
+                        r.status + (f" ({esc(r.error)})" if r.error else ""), r.start_utc or "—"]
+                       + [T.flagged(r.figures[k]) for k in RUN_KEYS] for r in card.runs],
+                      "llll" + "r" * len(RUN_KEYS))
+        out += ["", T.LEGEND + ".", ""]
+
+    if card.inference:
+        inf = card.inference
+        out += ["## Inference projection", ""]
+        line = (f"Serving {inf['tokens']:.3g} tokens" + (f" with N = {inf['params']:.3g} parameters" if inf.get('params')
+                                                        else "") + f": {esc(inf['basis'])}.")
+        out.append(line)
+        out.append("")
+        out += _table(["Quantity", "Training", "Inference", "Lifetime"],
+                      [[lab, T.flagged(inf["training"][k]), T.flagged(inf["inference"][k]),
+                        T.flagged(inf["lifetime"][k])]
+                       for k, lab in T.INFER_LABELS.items()], "lrrr")
+        out += ["", T.LEGEND + ".", ""]
+        if inf.get("inference_fraction") is not None:
+            s = f"Inference is {inf['inference_fraction']:.0%} of lifetime FLOPs (estimated)."
+            if inf.get("crossover_day") is not None:
+                s += f" Serving overtakes training (break-even) on day {inf['crossover_day']:,.0f}."
+            out += [s, ""]
+
+    if card.pareto:
+        pa = card.pareto
+        out += ["## Pareto comparison of variants", "", esc(pa["rule"]) + ".", ""]
+        out += _table(["Variant", esc(pa["accuracy_field"]), f"Cost ({esc(pa['cost_field'])})", "On the front",
+                       "Beaten by"],
+                      [[esc(r["name"]), f"{r['accuracy']:.4g}", T.pareto_cost(r["cost"], pa["cost_unit"]),
+                        "yes" if r["on_front"] else "no", esc(", ".join(r["dominated_by"])) or "—"]
+                       for r in pa["rows"]], "lrrll")
+        out.append("")
+
+    out += ["## Methods and sources", ""]
+    out += _table(["Constant or method", "Value", "Used for", "Source"],
+                  [[esc(c.name), esc(T.constant_value(c)), esc(c.used_for), esc(c.source)] for c in card.methods],
+                  "lrll")
+    out.append("")
+    if card.warnings:
+        out += ["## Warnings", ""] + [f"- {esc(w)}" for w in card.warnings] + [""]
+    out.append(f"*Generated by {esc(card.generator)}; schema {card.to_dict()['schema']}.*")
+    return "\n".join(out) + "\n"
