@@ -20,10 +20,12 @@ from .errors import InvalidValueError, MissingInputError
 # cost-axis alias -> the field names tried in order (first present wins). Units live in the names.
 COST_AXES: dict[str, tuple[str, ...]] = {
     "flops": ("flops_per_sample", "flops"),
-    "latency": ("latency_s", "latency_median_s", "compiled_latency_s"),
+    "latency": ("latency_s", "latency_median_s"),
+    "compiled_latency": ("compiled_latency_s",),
     "energy": ("energy_per_1000_kwh", "energy_kwh"),
+    "co2e": ("co2e_per_1000_kg", "co2e_kg"),
     "bytes": ("size_bytes", "bytes"),
-    "dollars": ("cost_usd", "dollars"),
+    "dollars": ("cost_usd", "cost_per_1000_usd", "dollars"),
     "params": ("params",),
 }
 

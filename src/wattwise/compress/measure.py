@@ -65,6 +65,8 @@ class Measurement:
     threads: int | None = None
     device: str = "cpu"
     energy_per_1000_kwh: float | None = None
+    co2e_per_1000_kg: float | None = None
+    cost_per_1000_usd: float | None = None
     notes: dict[str, str] = field(default_factory=dict)
     footprint: Footprint | None = None
 
@@ -229,7 +231,8 @@ def _variant_footprint(m: Measurement, energy_fp: Footprint | None, n_energy: in
                      zone=getattr(energy_fp, "zone", None),
                      inputs={"inferences": n, "batch_size": m.batch_size, "variant": m.name, "threads": m.threads},
                      sources={"flops": "wattwise.count_flops (traced)", "duration_s": "median of interleaved timing",
-                              **({"energy_kwh": "wattwise.tracker"} if scale is not None else {})},
+                              **({"energy_kwh": "wattwise.tracker"} if scale is not None else {}),
+                              **({f"tracker {k}": v for k, v in energy_fp.sources.items()} if scale else {})},
                      missing=missing,
                      extra={"variant": m.name, "accuracy": m.accuracy, "size_bytes": m.size_bytes, "params": m.params})
 
@@ -237,13 +240,15 @@ def _variant_footprint(m: Measurement, energy_fp: Footprint | None, n_energy: in
 def measure_variants(variants: Mapping[str, Any], evaluate: Callable[[Any], float] | None, example_inputs, *,
                      compile: bool = False, energy: bool = True, energy_min_s: float = 1.0,
                      warmup: int = 3, repeats: int = 15, min_sample_s: float = 2e-3,
-                     flops_models: Mapping[str, Any] | None = None, tracker_kwargs: dict | None = None
-                     ) -> list[Measurement]:
+                     flops_models: Mapping[str, Any] | None = None, group: str | None = None,
+                     ledger: Any = None, tracker_kwargs: dict | None = None) -> list[Measurement]:
     """Measure several variants of one model on the same inputs, their latencies interleaved.
 
     `evaluate(model) -> accuracy` is the user's (None skips accuracy). `flops_models` maps a variant to a model
     to count FLOPs on instead (e.g. the fp32 architecture of a quantized variant, whose tensor subclasses the
-    counter may not trace). `energy` runs each variant for >= `energy_min_s` under the tracker.
+    counter may not trace). `energy` runs each variant for >= `energy_min_s` under `wattwise.tracker.Tracker`,
+    which records it in the ledger (`ledger`: path, Ledger, None = default, False = none) as run
+    "<group>/<variant>" tagged "compress" and "model:<group>", so the variants of one model sit together.
     """
     torch = require_torch()
     check_number("energy_min_s", energy_min_s)
@@ -299,9 +304,20 @@ def measure_variants(variants: Mapping[str, Any], evaluate: Callable[[Any], floa
                 _sync(r.device, torch)
                 return calls * batch
 
-            fp, n = _tracker_footprint(run, r.notes, dict(tracker_kwargs or {}))
+            g = group or "model"
+            kw = dict(name=f"{g}/{name}", tags=["compress", f"model:{g}", f"variant:{name}"], ledger=ledger,
+                      handle_signals=False,
+                      extra={"variant": name, "model": g, "accuracy": r.accuracy, "size_bytes": r.size_bytes,
+                             "params": r.params, "flops_per_sample": r.flops_per_sample, "latency_s": r.latency_s,
+                             "batch_size": batch, "inferences": calls * batch})
+            kw.update(tracker_kwargs or {})
+            fp, n = _tracker_footprint(run, r.notes, kw)
             if fp is not None and n:
                 r.energy_per_1000_kwh = fp.energy_kwh * INFERENCES_PER_ENERGY_UNIT / n
+                if fp.co2e_kg is not None:
+                    r.co2e_per_1000_kg = fp.co2e_kg * INFERENCES_PER_ENERGY_UNIT / n
+                if fp.cost_usd is not None:
+                    r.cost_per_1000_usd = fp.cost_usd * INFERENCES_PER_ENERGY_UNIT / n
         else:
             r.notes["energy_per_1000_kwh"] = "energy not measured (energy=False)"
         r.footprint = _variant_footprint(r, fp, n)
