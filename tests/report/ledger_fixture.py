@@ -51,10 +51,15 @@ RUNS = [
 ]
 
 
-def _readings(gpus, gpu_w, cpu_w, mem_w, t):
+def _gpu_energy_j(gpu_w, dur, steps, i):
+    """Cumulative GPU energy after i of `steps` intervals; the power varies by +/-10% between intervals."""
+    return sum(gpu_w * (1.0 + 0.1 * ((j % 3) - 1)) * dur / steps for j in range(i))
+
+
+def _readings(gpus, gpu_e_j, cpu_w, mem_w, t):
     out = []
     for g in range(gpus):
-        e = gpu_w * t
+        e = gpu_e_j
         out.append({"device": f"node-1/gpu/GPU-000{g}", "component": "gpu", "energy_j": e,
                     "low_j": e - 5.0 * t, "high_j": e + 5.0 * t, "kind": "measured",
                     "label": "NVIDIA A100-SXM4-80GB"})
@@ -75,9 +80,7 @@ def make_ledger(path: str | Path) -> Path:
             steps = 6
             for i in range(steps + 1):
                 t = dur * i / steps
-                # the power varies a little over time so that the plots have shape
-                wiggle = 1.0 + 0.1 * ((i % 3) - 1)
-                readings = _readings(gpus, gw * wiggle, cw, mw, t)
+                readings = _readings(gpus, _gpu_energy_j(gw, dur, steps, i), cw, mw, t)
                 last = i == steps
                 part = {"rank": 0, "host": "node-1", "pid": 4242, "status": status if last else "running",
                         "start_ts": start, "end_ts": start + t if last else None, "updated_ts": start + t,
