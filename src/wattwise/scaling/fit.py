@@ -260,6 +260,9 @@ class ChinchillaFit:
         if not (self.alpha_ > 0 and self.beta_ > 0):
             msgs.append(f"fitted exponents alpha={self.alpha_:.3g}, beta={self.beta_:.3g} are not both > 0: the "
                         "data do not show loss falling with both N and D")
+        if l_.min() < self.E_:
+            msgs.append(f"fitted irreducible loss E={self.E_:.4g} is above the lowest observed loss "
+                        f"{l_.min():.4g}: the law does not describe the best runs")
         if self.n_at_optimum_ < 2:
             msgs.append("only one of the starting points reached the best optimum; the fit may be fragile")
         for m in msgs:

@@ -283,7 +283,7 @@ def get_law(name: str | None = None):
     key = str(name).strip().lower()
     if key in LAWS:
         return LAWS[key]
-    raise UnknownNameError("scaling law", str(name), closest(key, LAWS) or sorted(LAWS))
+    raise UnknownNameError("scaling law", str(name), closest(key, LAWS), accepted=sorted(LAWS))
 
 
 def plan(flops, law: str | None = None) -> Allocation:
