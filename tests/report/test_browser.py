@@ -206,3 +206,17 @@ def test_html_card_in_headless_chromium(browser, demo_card, tmp_path):
     assert XSS in cells
     assert browser.eval(sid, f"[...document.querySelectorAll('svg text')].some(t => t.textContent === {json.dumps(XSS)})")
     assert XSS in browser.eval(sid, "document.body.innerText")
+
+
+def test_matplotlib_plots_in_headless_chromium(browser, demo_card, tmp_path):
+    pytest.importorskip("matplotlib", reason="matplotlib (plot extra) not installed: matplotlib plots not checked")
+    page = tmp_path / "card-mpl.html"
+    page.write_text(render(demo_card, "html", plots="matplotlib"), encoding="utf-8")
+    sid, events = browser.open(page.as_uri())
+    assert _problems(events, page.as_uri()) == {"console": [], "exceptions": [], "log": [], "dialogs": [],
+                                                 "requests": []}
+    sizes = browser.eval(sid, "[...document.querySelectorAll('svg.ww-plot')].map(s => {"
+                              "const r = s.getBoundingClientRect(); return [r.width, r.height]; })")
+    assert len(sizes) == 4 and all(w > 100 and h > 100 for w, h in sizes)
+    assert browser.eval(sid, "document.querySelectorAll('script').length") == 0
+    assert browser.eval(sid, f"[...document.querySelectorAll('svg text')].some(t => t.textContent === {json.dumps(XSS)})")
