@@ -89,8 +89,8 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
 
 
 def _world_range() -> Range:
-    from . import catalog
-    vals = sorted(z.intensity_g_per_kwh for z in catalog.zones(kind="country"))
+    from .catalog._lookup import read_table  # one table, not the full zone index (~100 ms)
+    vals = sorted(float(r["intensity_g_per_kwh"]) for r in read_table("zones_countries.csv"))
     n = len(vals)
     return Range(min(vals[n // 10], WORLD_INTENSITY_G_PER_KWH), WORLD_INTENSITY_G_PER_KWH,
                  max(vals[(9 * n) // 10], WORLD_INTENSITY_G_PER_KWH))
@@ -415,7 +415,9 @@ class Tracker:
         else:
             self._gpu_acc = None
         self.dtype = dtype
-        self.location = resolve_location(region, pue, cfg)
+        self._region, self._pue, self._cfg = region, pue, cfg
+        # explicit values are checked now (an error before any work); env/config ones when first needed
+        self._location = resolve_location(region, pue, cfg) if region is not None or pue is not None else None
         self._ledger_arg = ledger if ledger is not None else cfg.get("ledger")
         self._meters_arg = meters
         self._pid = pid
@@ -425,6 +427,13 @@ class Tracker:
         self._rapl_root = rapl_root
         self.extra = dict(extra or {})
         self._reset_state()
+
+    @property
+    def location(self) -> dict[str, Any]:
+        """Region, intensity and PUE (ranges) with sources; resolved from env/config on first use."""
+        if self._location is None:
+            self._location = resolve_location(self._region, self._pue, self._cfg)
+        return self._location
 
     # public API
     def start(self) -> "Tracker":
@@ -554,10 +563,9 @@ class Tracker:
         self._t0 = time.monotonic()
         for s in self._slots:
             s.start_next()
-        self.ctx = self._context()
         self._part_info = {"interval_s": self.interval_s, "world_size": dist["world_size"] if dist else 1,
                            "local_rank": dist.get("local_rank") if dist else None, "warnings": self._warnings}
-        self.ledger = self._open_ledger()
+        self._prepared = False
         self._stop_event = threading.Event()
         self._running = True
         self.status = "running"
@@ -646,9 +654,20 @@ class Tracker:
                 self._warn_once("ledger-write", f"wattwise: could not write to the ledger ({e}); measuring goes on")
         return part
 
+    def _prepare(self) -> None:
+        """Catalog look-ups and the ledger: done in the sampler thread, off the caller's path."""
+        with self._lock:
+            if self._prepared:
+                return
+            self.ctx = self._context()
+            self.ledger = self._open_ledger()
+            self._prepared = True
+
     def _sampler(self) -> None:
         try:
-            self._checkpoint()
+            self._prepare()
+            with self._lock:
+                self._checkpoint()
             while not self._stop_event.wait(self.interval_s):
                 with self._lock:
                     if not self._running or self._stopping:
@@ -662,6 +681,7 @@ class Tracker:
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=max(5.0, 3 * self.interval_s))
         self.status, self.error = status, error if error is not None else self.error
+        self._prepare()
         with self._lock:
             part = self._checkpoint(status, end=True)
         self._restore_signals()

@@ -90,5 +90,8 @@ def make_powercap(root, packages=1, energy_uj=1_000_000, max_uj=262_143_328_850,
 
 
 def write(path, name, value):
-    with open(os.path.join(path, name), "w") as f:
+    """Replace a sysfs-like file atomically (a reader never sees it half written, as with real sysfs)."""
+    tmp = os.path.join(path, f".{name}.tmp")
+    with open(tmp, "w") as f:
         f.write(f"{value}\n")
+    os.replace(tmp, os.path.join(path, name))

@@ -17,6 +17,7 @@ import re
 import statistics
 from functools import lru_cache
 
+from ..catalog.cpus import SOURCE
 from ..footprint import Range
 from ._proc import ProcessTree, cpu_model_name
 from .base import ESTIMATED, Reading, hostname
@@ -37,20 +38,35 @@ def clean_cpu_name(brand: str) -> str:
 @lru_cache(maxsize=1)
 def catalog_tdp_spread() -> Range:
     """10th percentile, median and 90th percentile TDP (W) of the catalog's CPUs (zeros excluded)."""
-    from .. import catalog
-    tdps = sorted(c.tdp_w for c in catalog.cpus() if c.tdp_w > 0)
+    tdps = sorted(tdp for _, tdp in _cpu_table()[0].values() if tdp > 0)
     n = len(tdps)
     return Range(tdps[n // 10], statistics.median(tdps), tdps[(9 * n) // 10])
 
 
+def _ascii_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@lru_cache(maxsize=1)
+def _cpu_table() -> tuple[dict[str, tuple[str, float]], dict[str, list[tuple[str, float]]]]:
+    """(exact lower-case name -> (name, TDP), squeezed name -> [(name, TDP)]) from the catalog's cpus.csv, in one
+    cheap pass (the catalog's full index, with its did-you-mean, costs ~50 ms; this runs at tracker start)."""
+    from ..catalog._lookup import read_table
+    exact: dict[str, tuple[str, float]] = {}
+    squeezed: dict[str, list[tuple[str, float]]] = {}
+    for r in read_table("cpus.csv"):
+        rec = (r["name"], float(r["tdp_w"]))
+        exact.setdefault(r["name"].lower(), rec)
+        squeezed.setdefault(_ascii_key(r["name"]), []).append(rec)
+    return exact, squeezed
+
+
 def _find_cpu(name: str):
-    """Catalog CPU by exact or normalised name, or None (no did-you-mean search: it is slow on 4,900 rows)."""
-    from ..catalog._lookup import normalize
-    from ..catalog.cpus import index
-    idx = index()
-    rec = idx._exact.get(name.strip().lower())
+    """Catalog CPU (name, TDP W) by exact or punctuation-insensitive name, or None."""
+    exact, squeezed = _cpu_table()
+    rec = exact.get(name.strip().lower())
     if rec is None:
-        bucket = idx._norm.get(normalize(name), [])
+        bucket = squeezed.get(_ascii_key(name), [])
         rec = bucket[0] if len(bucket) == 1 else None
     return rec
 
@@ -61,8 +77,8 @@ def lookup_tdp(brand: str | None) -> tuple[Range, str]:
     if brand:
         for name in dict.fromkeys((brand, clean_cpu_name(brand))):
             c = _find_cpu(name) if name else None
-            if c is not None and c.tdp_w > 0:
-                return Range.point(c.tdp_w), f"{c.name} TDP {c.tdp_w:g} W ({c.source})"
+            if c is not None and c[1] > 0:
+                return Range.point(c[1]), f"{c[0]} TDP {c[1]:g} W ({SOURCE})"
     spread = catalog_tdp_spread()
     return spread, (f"CPU {brand!r} not in the catalog: TDP unknown, range {spread.low:g}-{spread.central:g}-"
                     f"{spread.high:g} W (10th pct-median-90th pct of the catalog's CPUs, codecarbon cpu_power.csv)")
@@ -80,18 +96,35 @@ class CpuTdpMeter:
         self._tree_arg = tree
         self._pid = pid
         self.n_cpus = n_cpus or os.cpu_count() or 1
-        brand = cpu_name if cpu_name is not None else cpu_model_name()
-        if tdp_w is not None:
-            self.tdp_w, how = Range.point(float(tdp_w)), f"given TDP {tdp_w:g} W"
-        else:
-            self.tdp_w, how = lookup_tdp(brand)
-        self.cpu_name = brand
-        self.tdp_known = self.tdp_w.exact
+        self._cpu_name_arg = cpu_name
+        self._tdp_arg = tdp_w
+        self._tdp: tuple[Range, str] | None = None
         self.host = host or hostname()
-        self.source = (f"estimate: {how} x process CPU utilisation over {self.n_cpus} logical CPUs "
-                       "(Lannelongue et al. 2021 Green Algorithms method); range x0.5-x1.25 (wattwise assumption)")
         self._tree: ProcessTree | None = None
         self._cpu0_s = 0.0
+
+    def _resolve(self) -> tuple[Range, str]:
+        """TDP and how it was found; looked up on first use (the sampler thread), not at start."""
+        if self._tdp is None:
+            self.cpu_name = self._cpu_name_arg if self._cpu_name_arg is not None else cpu_model_name()
+            if self._tdp_arg is not None:
+                self._tdp = Range.point(float(self._tdp_arg)), f"given TDP {self._tdp_arg:g} W"
+            else:
+                self._tdp = lookup_tdp(self.cpu_name)
+        return self._tdp
+
+    @property
+    def tdp_w(self) -> Range:
+        return self._resolve()[0]
+
+    @property
+    def tdp_known(self) -> bool:
+        return self.tdp_w.exact
+
+    @property
+    def source(self) -> str:
+        return (f"estimate: {self._resolve()[1]} x process CPU utilisation over {self.n_cpus} logical CPUs "
+                "(Lannelongue et al. 2021 Green Algorithms method); range x0.5-x1.25 (wattwise assumption)")
 
     def start(self) -> None:
         self._tree = self._tree_arg or ProcessTree(self._pid)

@@ -10,6 +10,7 @@ once. The `pynvml` module is injectable for tests.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,9 @@ class NvmlMeter:
         self.source = "NVML"
 
     def start(self) -> None:
+        if self._nv is None and sys.platform.startswith("linux") and not any(
+                os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")):
+            raise MeterUnavailable("NVML: no NVIDIA device (no /dev/nvidiactl): no GPU or driver on this machine")
         nv = self._nv or load_pynvml()
         self._nv = nv
         try:
