@@ -1,0 +1,164 @@
+"""Tracker overhead, wattwise side by side with CodeCarbon, measured in the same run on the same machine.
+
+    python benchmarks/tracker_overhead.py [--trials 5] [--steps 300]
+
+Three measures, each in fresh interpreters where it matters:
+  import       seconds to import the tracker (`wattwise.tracker` vs `codecarbon`), best of 3 fresh processes
+  start_stop   seconds for start()+stop() around an empty block, first call in a fresh process (what a user
+               pays once) and the median of 5 warm calls
+  loop         slowdown of a CPU training loop (a small torch MLP, 1 thread), tracked / untracked - 1, both
+               trackers sampling every 1 s; interleaved trials, median of per-trial ratios
+
+Prints `name: value` lines, then `name: ratio` lines (wattwise / codecarbon; < 0.1 is the goal). CodeCarbon
+runs as OfflineEmissionsTracker (no network, like wattwise). Missing CodeCarbon is reported and skipped.
+Goals (issue 4): start+stop < 50 ms, loop slowdown < 0.5 %, each at most 1/10 of CodeCarbon's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+IMPORT = {
+    "wattwise": "import wattwise.tracker",
+    "codecarbon": "import codecarbon",
+}
+
+START_STOP = {
+    "wattwise": textwrap.dedent("""
+        from wattwise.tracker import Tracker
+        def once():
+            t = Tracker("bench", interval_s=1.0, ledger=LEDGER, region="France")
+            t.start(); t.stop()
+    """),
+    "codecarbon": textwrap.dedent("""
+        import logging
+        from codecarbon import OfflineEmissionsTracker
+        def once():
+            t = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1, save_to_file=False,
+                                        log_level="error", output_dir=TMP)
+            t.start(); t.stop()
+    """),
+}
+
+LOOP = textwrap.dedent("""
+    import json, sys, time
+    import torch
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    tool, steps = sys.argv[1], int(sys.argv[2])
+    model = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(128, 256), torch.randint(0, 10, (128,))
+    def train(n):
+        for _ in range(n):
+            opt.zero_grad(); torch.nn.functional.cross_entropy(model(x), y).backward(); opt.step()
+    train(20)  # warm-up
+    tracker = None
+    if tool == "wattwise":
+        from wattwise.tracker import Tracker
+        tracker = Tracker("bench-loop", interval_s=1.0, ledger=LEDGER, region="France").start()
+    elif tool == "codecarbon":
+        from codecarbon import OfflineEmissionsTracker
+        tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1, save_to_file=False,
+                                          log_level="error", output_dir=TMP)
+        tracker.start()
+    t0 = time.perf_counter()
+    train(steps)
+    elapsed = time.perf_counter() - t0
+    if tracker is not None:
+        tracker.stop()
+    print(json.dumps({"elapsed_s": elapsed}))
+""")
+
+
+def _python(code: str, *args: str, tmp: str) -> str:
+    prelude = f"LEDGER = {os.path.join(tmp, 'ledger.db')!r}\nTMP = {tmp!r}\n"
+    out = subprocess.run([sys.executable, "-c", prelude + code, *args], capture_output=True, text=True, env=ENV,
+                         timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
+    return out.stdout
+
+
+def have_codecarbon() -> bool:
+    return subprocess.run([sys.executable, "-c", "import codecarbon"], capture_output=True, env=ENV).returncode == 0
+
+
+def import_s(tool: str, tmp: str) -> float:
+    code = f"import time\nt=time.perf_counter()\n{IMPORT[tool]}\nprint(time.perf_counter()-t)"
+    return min(float(_python(code, tmp=tmp)) for _ in range(3))
+
+
+def start_stop_s(tool: str, tmp: str) -> tuple[float, float]:
+    code = START_STOP[tool] + textwrap.dedent("""
+        import json, statistics, time
+        t = time.perf_counter(); once(); first = time.perf_counter() - t
+        warm = []
+        for _ in range(5):
+            t = time.perf_counter(); once(); warm.append(time.perf_counter() - t)
+        print(json.dumps([first, statistics.median(warm)]))
+    """)
+    return tuple(json.loads(_python(code, tmp=tmp).strip().splitlines()[-1]))
+
+
+def loop_slowdown(tools: list[str], trials: int, steps: int, tmp: str) -> dict[str, float]:
+    """Median over interleaved trials of tracked/untracked - 1 for each tool."""
+    ratios: dict[str, list[float]] = {t: [] for t in tools}
+    for _ in range(trials):
+        base = json.loads(_python(LOOP, "none", str(steps), tmp=tmp).strip().splitlines()[-1])["elapsed_s"]
+        for tool in tools:
+            el = json.loads(_python(LOOP, tool, str(steps), tmp=tmp).strip().splitlines()[-1])["elapsed_s"]
+            ratios[tool].append(el / base - 1.0)
+    return {t: statistics.median(r) for t, r in ratios.items()}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=300, help="training steps per trial (~2-4 s on one core)")
+    args = ap.parse_args(argv)
+    tools = ["wattwise"] + (["codecarbon"] if have_codecarbon() else [])
+    if "codecarbon" not in tools:
+        print("# codecarbon: not installed, skipped (pip install codecarbon to compare)")
+    with tempfile.TemporaryDirectory() as tmp:
+        res: dict[str, dict[str, float]] = {t: {} for t in tools}
+        for t in tools:
+            res[t]["import_s"] = import_s(t, tmp)
+            res[t]["start_stop_first_s"], res[t]["start_stop_warm_s"] = start_stop_s(t, tmp)
+        try:
+            import torch  # noqa: F401
+            slow = loop_slowdown(tools, args.trials, args.steps, tmp)
+            for t in tools:
+                res[t]["loop_slowdown"] = slow[t]
+        except ImportError:
+            print("# loop: torch not installed, skipped")
+    for t in tools:
+        for k, v in res[t].items():
+            print(f"{t}.{k}: {v:.6g}")
+    w = res["wattwise"]
+    print(f"goal.start_stop_first_under_50ms: {w['start_stop_first_s'] < 0.05}")
+    if "loop_slowdown" in w:
+        print(f"goal.loop_slowdown_under_0.5pct: {w['loop_slowdown'] < 0.005}")
+    if "codecarbon" in res:
+        c = res["codecarbon"]
+        for k in w:
+            if k == "loop_slowdown":
+                # a slowdown at or below noise (<= 0) counts as 0 for the ratio
+                cw, cc = max(w[k], 0.0), max(c[k], 1e-9)
+                print(f"ratio.{k}: {cw / cc:.4g}")
+            else:
+                print(f"ratio.{k}: {w[k] / c[k]:.4g}")
+
+
+if __name__ == "__main__":
+    main()
