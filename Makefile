@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test bench clean catalog
+.PHONY: demo test bench clean catalog browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,16 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/wattwise demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q -n 2
+
+# Debian's chromium for the report's headless-browser test; best effort (the test skips, saying why, without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the HTML browser test will skip"; \
+	  else echo "chromium not installed (needs root and apt-get): the HTML browser test will skip"; fi; }
 
 bench: $(STAMP)
 	$(PIP) install --quiet -c constraints.txt -r benchmarks/requirements.txt

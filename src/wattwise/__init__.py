@@ -35,9 +35,14 @@ _EXPORTS: dict[str, str] = {
     "FlopCount": ".flops",
     # scaling (issue 5)
     "scaling": ".scaling",
+    # report (issue 7)
+    "report": ".report",
+    "build_card": ".report",
+    "card_from_estimate": ".report",
+    "render_card": ".report",
 }
 
-_SUBMODULES = {"catalog", "scaling", "flops"}
+_SUBMODULES = {"catalog", "scaling", "flops", "report"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

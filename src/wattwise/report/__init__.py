@@ -32,11 +32,14 @@ def render(card: Card, fmt: str = "md", **options) -> str:
     return mod.render(card, **options)
 
 
+render_card = render  # the name exported at the top level (`wattwise.render_card`)
+
+
 def schema_path() -> Path:
     """Path of the JSON Schema of the card (version 1)."""
     return Path(__file__).with_name("schema") / "card-v1.json"
 
 
-__all__ = ["SCHEMA_VERSION", "Card", "Constant", "Figure", "RunRow", "Series", "Zone", "build_card",
+__all__ = ["render_card", "SCHEMA_VERSION", "Card", "Constant", "Figure", "RunRow", "Series", "Zone", "build_card",
            "card_from_estimate", "card_from_runs", "footprint_from_dict", "render", "schema_path", "FORMATS",
            "EXTENSIONS"]
