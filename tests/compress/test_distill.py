@@ -64,7 +64,7 @@ def test_distill_moves_student_towards_teacher_unlabeled_and_labelled():
     assert gap() < 0.5 * before
     assert not student.training
     labelled = [(x, teacher(x).argmax(-1)) for x in unlabeled]
-    res2 = distill(teacher, student, labelled, epochs=1, lr=1e-2, progress=False, max_steps=3)
+    res2 = distill(teacher, student, labelled, epochs=1, lr=1e-2, progress=True, max_steps=3)   # rich bar
     assert res2.steps == 3
     res3 = finetune(student, labelled, epochs=1, lr=1e-2, progress=False)
     assert res3.samples == 256

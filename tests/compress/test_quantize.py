@@ -66,8 +66,8 @@ def test_qat_trains_then_converts(mlp):
     pytest.importorskip("torchao")
     model, x = mlp
     loader = [(x[i:i + 16], model(x[i:i + 16]).argmax(-1)) for i in range(0, 64, 16)]
-    res = quantize(model, "qat", loader=loader, epochs=5, lr=1e-3)
-    assert res.train.steps == 20 and res.quantized_layers == ["0", "2", "4"]
+    res = quantize(model, "qat", loader=loader, epochs=3, lr=2e-3)
+    assert res.train.steps == 12 and res.quantized_layers == ["0", "2", "4"]
     assert res.train.epoch_losses[-1] < res.train.epoch_losses[0]
     assert serialized_bytes(model) / serialized_bytes(res.model) > 3
     xs, ys = torch.cat([b[0] for b in loader]), torch.cat([b[1] for b in loader])

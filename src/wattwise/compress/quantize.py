@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..errors import InvalidValueError
-from ._deps import require, require_torch
+from ._deps import has, require, require_torch
 
 QUANT_METHODS = ("bf16", "fp16", "int8_dynamic", "int8_dynamic_legacy", "int8_weight_only", "int4_weight_only",
                  "int8_static", "qat")
@@ -62,6 +62,8 @@ def _device_of(model) -> str:
 
 
 def _has(mod: str) -> bool:
+    if "." in mod:            # a submodule: importing it is the only sure test (quietly, through _deps)
+        return has(mod)
     try:
         return importlib.util.find_spec(mod) is not None
     except (ImportError, ValueError):
