@@ -35,6 +35,20 @@ _EXPORTS: dict[str, str] = {
     "FlopCount": ".flops",
     # scaling (issue 5)
     "scaling": ".scaling",
+    # compression and Pareto (issue 6)
+    "compress": ".compress",
+    "pareto_front": ".pareto",
+    "dominates": ".pareto",
+    "pareto_mask": ".pareto",
+    "dominators": ".pareto",
+    "measure": ".compress",
+    "measure_variants": ".compress",
+    "quantize": ".compress",
+    "prune_structured": ".compress",
+    "prune_unstructured": ".compress",
+    "distill": ".compress",
+    "kd_loss": ".compress",
+    "moe_accounting": ".compress",
     # report (issue 7)
     "report": ".report",
     "build_card": ".report",
@@ -42,7 +56,7 @@ _EXPORTS: dict[str, str] = {
     "render_card": ".report",
 }
 
-_SUBMODULES = {"catalog", "scaling", "flops", "report"}
+_SUBMODULES = {"catalog", "scaling", "flops", "report", "compress"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -16,6 +16,7 @@ from .. import __version__
 from ..errors import WattwiseError
 from .catalog import app as catalog_app
 from .estimate import estimate_command, where_command
+from .compare import compare_command
 from .report import report_command
 
 app = typer.Typer(name="wattwise", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -40,6 +41,8 @@ app.command("estimate", help="Estimate a job's FLOPs, GPU-hours, wall-clock, ene
 app.command("where", help="The same job's CO2e and dollars across grid zones, lowest first.")(where_command)
 app.command("report", help="The Green AI efficiency card of ledger runs or an estimate (md, json, latex, html, "
                            "modelcard).")(report_command)
+app.command("compare", help="Variants side by side: accuracy vs a cost, Pareto frontier marked, plot.")(
+    compare_command)
 app.add_typer(catalog_app, name="catalog", help="What wattwise knows (GPUs, zones, PUE, prices, CPUs), with sources.")
 
 
