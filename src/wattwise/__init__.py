@@ -49,6 +49,12 @@ _EXPORTS: dict[str, str] = {
     "distill": ".compress",
     "kd_loss": ".compress",
     "moe_accounting": ".compress",
+    # measuring runs (issue 4)
+    "Tracker": ".tracker",
+    "track": ".tracker",
+    "TrackerWarning": ".tracker",
+    "Ledger": ".ledger",
+    "LedgerError": ".ledger",
     # report (issue 7)
     "report": ".report",
     "build_card": ".report",

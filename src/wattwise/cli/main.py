@@ -18,6 +18,7 @@ from .catalog import app as catalog_app
 from .estimate import estimate_command, where_command
 from .compare import compare_command
 from .report import report_command
+from .run import app_run, runs_app
 
 app = typer.Typer(name="wattwise", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="What machine-learning work really costs: FLOPs, wall-clock, dollars, energy and carbon.")
@@ -43,6 +44,9 @@ app.command("report", help="The Green AI efficiency card of ledger runs or an es
                            "modelcard).")(report_command)
 app.command("compare", help="Variants side by side: accuracy vs a cost, Pareto frontier marked, plot.")(
     compare_command)
+app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+            help="Measure a command and its children; record it in the ledger; exit with its code.")(app_run)
+app.add_typer(runs_app, name="runs", help="Measured runs in the ledger: list, show, export.")
 app.add_typer(catalog_app, name="catalog", help="What wattwise knows (GPUs, zones, PUE, prices, CPUs), with sources.")
 
 
