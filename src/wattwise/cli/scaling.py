@@ -207,7 +207,7 @@ def fit_command(
     from ..scaling.fit import LOSS_FUNCTIONS, ChinchillaFit, ScalingFitWarning
 
     if loss_fn not in LOSS_FUNCTIONS:
-        raise UnknownNameError("loss function", loss_fn, closest(loss_fn, LOSS_FUNCTIONS) or LOSS_FUNCTIONS)
+        raise UnknownNameError("loss function", loss_fn, closest(loss_fn, LOSS_FUNCTIONS), accepted=LOSS_FUNCTIONS)
     n, d, l_, c = _read_runs(runs, params_col, tokens_col, loss_col, flops_col)
     budget_flops = _num("budget", budget, required=False)
     if plot is not None:

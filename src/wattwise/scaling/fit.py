@@ -191,8 +191,8 @@ class ChinchillaFit:
         if loss_fn not in LOSS_FUNCTIONS:
             from ..errors import UnknownNameError, closest
 
-            raise UnknownNameError("loss function", str(loss_fn), closest(str(loss_fn), LOSS_FUNCTIONS)
-                                   or LOSS_FUNCTIONS)
+            raise UnknownNameError("loss function", str(loss_fn), closest(str(loss_fn), LOSS_FUNCTIONS),
+                                   accepted=LOSS_FUNCTIONS)
         self.loss_fn = loss_fn
         self.delta = check_number("delta", delta)
         if not (isinstance(bootstrap, int) and bootstrap >= 0):
