@@ -5,14 +5,13 @@ Override any of them with an explicit input (`mfu=`, `power_w=`, `pue=`); the es
 
 from __future__ import annotations
 
-import statistics
-
 from .footprint import Range
 
 # Model FLOPs utilisation of published large training runs, Chowdhery et al. 2022 (PaLM), Table 3:
 # GPT-3 21.3%, Gopher 32.5%, Megatron-Turing NLG 30.2%, PaLM 46.2%.
 PUBLISHED_MFU = {"GPT-3": 0.213, "Gopher": 0.325, "MT-NLG": 0.302, "PaLM": 0.462}
-MFU = Range(min(PUBLISHED_MFU.values()), statistics.median(PUBLISHED_MFU.values()), max(PUBLISHED_MFU.values()))
+_MFUS = sorted(PUBLISHED_MFU.values())
+MFU = Range(_MFUS[0], (_MFUS[1] + _MFUS[2]) / 2, _MFUS[-1])  # min, median of the four, max
 MFU_SOURCE = ("MFU of published runs, Chowdhery et al. 2022 (PaLM) Table 3: GPT-3 21.3%, Gopher 32.5%, "
               "MT-NLG 30.2%, PaLM 46.2% (low = min, central = median, high = max)")
 

@@ -6,7 +6,6 @@ exits with status 2, never a traceback.
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
 
 
@@ -54,4 +53,5 @@ class MissingExtraError(WattwiseError, ImportError):
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The candidates closest to `name` (difflib ratio), best first."""
+    import difflib  # only on the error path: keeps `import wattwise.errors` light
     return difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.4)

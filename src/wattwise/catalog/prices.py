@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,6 +35,12 @@ class PriceRange:
     source: str
 
 
+def _median(values: list[float]) -> float:
+    xs = sorted(values)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
 @lru_cache(maxsize=1)
 def _all() -> list[Price]:
     return [Price(r["accelerator_id"], r["provider"], r["provisioning"], float(r["usd_per_gpu_hour"]),
@@ -66,6 +71,6 @@ def price_range(gpu_name: str, provider: str | None = None) -> PriceRange:
                             f"or pick a GPU with prices: {', '.join(known)}")
     values = [p.usd_per_gpu_hour for p in offers]
     providers = sorted({p.provider for p in offers})
-    return PriceRange(acc.accelerator_id, min(values), statistics.median(values), max(values), len(values),
+    return PriceRange(acc.accelerator_id, min(values), _median(values), max(values), len(values),
                       max(p.as_of for p in offers),
                       f"median of {len(values)} on-demand offers ({', '.join(providers)}), catalog prices.csv")
