@@ -223,7 +223,8 @@ def test_import_is_light():
 # --- faults in real processes --------------------------------------------------------------------------------------
 
 CHILD = textwrap.dedent("""
-    import os, signal, sys, time
+    import faulthandler, os, signal, sys, time
+    faulthandler.register(signal.SIGUSR1)  # the test asks for a stack dump if this child hangs
     from wattwise.tracker import Tracker
     mode = sys.argv[2]
     if mode == "user-term":
@@ -253,7 +254,7 @@ def test_signals_and_sigkill_leave_a_record(tmp_path):
     procs = {}
     for mode in cases:  # all four in parallel
         procs[mode] = subprocess.Popen([sys.executable, str(script), str(tmp_path / f"{mode}.db"), mode],
-                                       stdout=subprocess.PIPE, text=True, env=env)
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     run_ids = {}
     for mode, p in procs.items():
         line = p.stdout.readline().split()
@@ -270,7 +271,17 @@ def test_signals_and_sigkill_leave_a_record(tmp_path):
         time.sleep(0.05)
     for mode, p in procs.items():
         p.send_signal(cases[mode])
-    results = {mode: (p.wait(30), p.stdout.read()) for mode, p in procs.items()}
+    results = {}
+    for mode, p in procs.items():
+        try:
+            out, _ = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGUSR1)  # stack dump of the hung child, for the failure message
+            time.sleep(0.5)
+            p.kill()
+            out, err = p.communicate()
+            pytest.fail(f"child {mode!r} did not exit within 60 s of its signal; its stacks:\n{err}")
+        results[mode] = (p.returncode, out)
 
     assert results["term"][0] == -signal.SIGTERM          # default action still happens (chained)
     assert results["user-term"][0] == 7 and "user handler ran" in results["user-term"][1]

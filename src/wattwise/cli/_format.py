@@ -53,7 +53,7 @@ def duration(s: float) -> str:
 
 
 def energy(kwh: float) -> str:
-    return _si(kwh, [(1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh"), (1e-3, "Wh"), (1e-9, "mWh")])
+    return _si(kwh, [(1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh"), (1e-3, "Wh"), (1e-6, "mWh")])
 
 
 def co2e(kg: float) -> str:

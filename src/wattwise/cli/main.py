@@ -51,10 +51,15 @@ app.add_typer(catalog_app, name="catalog", help="What wattwise knows (GPUs, zone
 
 
 @app.command("demo")
-def demo(out: Annotated[Optional[str], typer.Option(help="Unused for now; kept for the full demo.")] = None) -> None:
-    """A guided tour on the chapter's worked examples: estimate, where, catalog."""
-    from .tour import run_tour
-    run_tour()
+def demo(out: Annotated[str, typer.Option("--out", help="Folder for the ledger and the report files.")] = "wattwise-demo",
+         quick: Annotated[bool, typer.Option("--quick", help="A sub-minute version (fewer epochs, shorter "
+                                                               "measurements).")] = False,
+         region: Annotated[Optional[str], typer.Option("--region", help="Grid zone of this machine (default: "
+                                                       "WATTWISE_REGION, else unknown = world average).")] = None) -> None:
+    """The whole story: estimate, measure a training run, make it cheaper, report."""
+    from ..demo import run_demo
+    from ._output import console
+    run_demo(out, quick=quick, region=region, console=console)
 
 
 def _mount_optional() -> None:
