@@ -177,3 +177,11 @@ def test_arch_uses_counted_flops_per_token():
         estimate(arch="llama-7b", params=13e9, tokens=1e12)
     with pytest.raises(UnknownNameError, match="llama-3-8b"):
         estimate(arch="llama-8b", tokens=1e12)
+
+
+def test_flops_and_gpu_hours_imply_mfu_without_contradicting_the_default_range():
+    fp = estimate(flops=1e21, gpu_hours=2000, gpu="A100")
+    implied = 1e21 / (2000 * 3600)
+    assert fp.extra["mfu"] == pytest.approx(implied / 312e12)
+    assert "implied" in fp.sources["throughput"]
+    assert "mfu" not in estimate(params=7e9, tokens=1e12, gpu="A100").extra  # default range: no MFU claimed

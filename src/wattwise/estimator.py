@@ -37,6 +37,7 @@ class _Hardware:
     hardware_usd: float | None = None
     lifetime_h: float | None = None
     gpus: int = 1
+    throughput_given: bool = False      # from --flop-per-s or --mfu, not from the default MFU range
     sources: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
 
@@ -127,7 +128,7 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
         gh = Range.point(gpu_hours)
     if gh is not None and train_flops is not None:
         implied = train_flops.central / (gh.central * 3600.0)
-        if "throughput_given" in hw.sources:
+        if hw.throughput_given:
             _agree("achieved FLOP/s per GPU", hw.throughput.central, "flops / (gpu_hours x 3600)", implied)
         hw.throughput = Range.point(implied)
         hw.sources["throughput"] = "implied by flops and GPU-hours"
@@ -135,9 +136,9 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     training.inputs = inputs
     training.hardware = f"{gpus} x {catalog.gpu(gpu).model}" if gpu else None
     training.zone = catalog.zone(region).zone_id if region else None
-    if gpu is not None and hw.throughput is not None and "throughput_given" in hw.sources:
-        peak = catalog.gpu(gpu).peak(dtype)
-        training.extra["mfu"] = hw.throughput.central / peak
+    if gpu is not None and hw.throughput is not None and (hw.throughput_given or hw.throughput.exact):
+        # given, or implied by FLOPs and GPU-hours; a default MFU range is an assumption, not reported as MFU
+        training.extra["mfu"] = hw.throughput.central / catalog.gpu(gpu).peak(dtype)
 
     # serving
     serve_tokens = _inference_tokens(inference_tokens, inference_tokens_per_day, inference_days)
@@ -203,13 +204,14 @@ def _resolve_hardware(*, gpu, gpus, dtype, mfu, flop_per_s, power_w, region, int
                                       "not both")
     if flop_per_s is not None:
         hw.throughput = Range.point(flop_per_s)
-        hw.sources["throughput"] = hw.sources["throughput_given"] = "given achieved FLOP/s per GPU"
+        hw.sources["throughput"] = "given achieved FLOP/s per GPU"
+        hw.throughput_given = True
     elif acc is not None:
         peak = acc.peak(dtype)
         hw.throughput = Range.point(peak) * (Range.point(mfu) if mfu is not None else defaults.MFU)
         hw.sources["throughput"] = f"{acc.model} peak {dtype} {peak:.4g} FLOP/s ({acc.source}) x " + (
             f"MFU {mfu:g} (given)" if mfu is not None else defaults.MFU_SOURCE)
-        hw.sources["throughput_given"] = "gpu x mfu"
+        hw.throughput_given = mfu is not None
     else:
         if mfu is not None:
             raise InvalidValueError("--mfu needs --gpu (MFU is a fraction of that GPU's peak FLOP/s)")
@@ -282,7 +284,7 @@ def _chain(hw: _Hardware, flops: Range | None, gpu_hours: Range | None,
     """Walk FLOPs -> GPU-hours -> duration -> energy -> CO2e -> dollars as far as the inputs allow."""
     ranges: dict[str, Range] = {}
     missing = dict(hw.missing)
-    sources = {k: v for k, v in hw.sources.items() if k != "throughput_given"}
+    sources = dict(hw.sources)
     if flops is None and gpu_hours is not None and hw.throughput is not None:
         flops = gpu_hours * 3600.0 * hw.throughput
         sources["flops"] = "GPU-hours x 3600 x achieved FLOP/s per GPU"
