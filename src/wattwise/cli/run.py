@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import shlex
 import signal
 import subprocess
@@ -19,7 +18,9 @@ from typing import Annotated, Optional
 
 import typer
 
+
 from ..errors import InvalidValueError, WattwiseError
+from ._output import _clean, print_json
 
 RUN_KEYS = ("id", "name", "project", "tags", "status", "start", "end", "duration_s", "host", "hardware", "region",
             "pue", "intensity_g_per_kwh", "energy_gpu_kwh", "energy_cpu_kwh", "energy_memory_kwh", "it_energy_kwh",
@@ -39,25 +40,11 @@ LEDGER = Annotated[Optional[str], typer.Option("--ledger", help="Ledger file (de
                                                                 "or ~/.wattwise/ledger.db).")]
 
 
-def _clean(obj):
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def public_record(rec: dict) -> dict:
     """The documented keys of a run record, then provenance."""
     out = {k: rec.get(k) for k in RUN_KEYS}
     out["provenance"] = rec.get("provenance", {})
     return _clean(out)
-
-
-def _echo_json(obj) -> None:
-    typer.echo(json.dumps(_clean(obj), indent=2, default=str, allow_nan=False))
 
 
 def _fmt(x, unit: str = "", digits: int = 3) -> str:
@@ -118,7 +105,7 @@ def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, pro
         out = public_record(rec)
         out["exit_code"] = code
         out["command"] = cmd
-        _echo_json(out)
+        print_json(out)
     else:
         typer.echo(f"wattwise: run {tracker.run_id} {status} (exit {code}) in {_fmt(rec.get('duration_s'), ' s')}: "
                    f"{_fmt(rec.get('energy_kwh'), ' kWh')} [{_fmt(rec.get('energy_kwh_low'))}-"
@@ -151,7 +138,7 @@ def runs_list(project: PROJECT = None, tag: Annotated[Optional[str], typer.Optio
     if limit > 0:
         recs = recs[-limit:]
     if json_out:
-        _echo_json([public_record(r) for r in recs])
+        print_json([public_record(r) for r in recs])
         return
     from rich.console import Console
     from rich.table import Table
@@ -172,7 +159,7 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="Run id (a unique prefi
     with _ledger(ledger) as led:
         rec = led.run(run_id)
     if json_out:
-        _echo_json(public_record(rec))
+        print_json(public_record(rec))
         return
     for k in RUN_KEYS:
         typer.echo(f"{k:>20}: {rec.get(k)}")
