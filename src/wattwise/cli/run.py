@@ -18,7 +18,6 @@ from typing import Annotated, Optional
 
 import typer
 
-
 from ..errors import InvalidValueError, WattwiseError
 from ._output import _clean, print_json
 
