@@ -1,0 +1,31 @@
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_home(tmp_path_factory):
+    """Trackers read no user config and write no default ledger."""
+    home = tmp_path_factory.mktemp("wattwise_home")
+    old = {k: os.environ.get(k) for k in ("WATTWISE_HOME", "WATTWISE_CONFIG", "WATTWISE_REGION", "WATTWISE_PUE")}
+    os.environ["WATTWISE_HOME"] = str(home)
+    os.environ["WATTWISE_CONFIG"] = str(home / "none.toml")
+    os.environ.pop("WATTWISE_REGION", None)
+    os.environ.pop("WATTWISE_PUE", None)
+    yield home
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def quick_sweep(tmp_path_factory, _isolated_home):
+    """The --quick sweep run once in-process: (result, ledger path)."""
+    from wattwise.scaling.sweep import quick_config, run_sweep
+
+    d = tmp_path_factory.mktemp("quick")
+    ledger = str(d / "ledger.db")
+    res = run_sweep(quick_config(), ledger=ledger, out_dir=d / "out", bootstrap=200, bootstrap3=20)
+    return res, ledger
