@@ -227,6 +227,9 @@ CHILD = textwrap.dedent("""
     faulthandler.register(signal.SIGUSR1)  # the test asks for a stack dump if this child hangs
     from wattwise.tracker import Tracker
     mode = sys.argv[2]
+    # an interactive program's SIGINT: under pytest-xdist the child inherits SIGINT ignored, and the tracker
+    # rightly chains to that (it records the run and the process goes on), which is not the case tested here
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if mode == "user-term":
         def mine(signum, frame):
             print("user handler ran", flush=True)
@@ -346,3 +349,16 @@ def test_torch_distributed_two_ranks_one_run_devices_once(tmp_path):
     rapl = sorted(d.split("/rapl/")[1] for d in r["provenance"]["devices"] if "/rapl/" in d)
     assert rapl == ["package-0", "package-0/dram"]  # one host: its package and DRAM once, not once per rank
     assert sum(1 for d in r["provenance"]["devices"] if d.endswith("/cpu") and "/pid/" in d) == 0  # RAPL measured
+
+
+def test_ignored_signal_stays_ignored(tmp_path):
+    """A program that ignores SIGINT (nohup, xdist workers) keeps ignoring it: the tracker installs no handler."""
+    from wattwise.tracker import Tracker
+    prev = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with Tracker("ignored", interval_s=0.05, ledger=tmp_path / "l.db"):
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) != signal.SIG_DFL  # the other one is still chained
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, prev)

@@ -705,7 +705,10 @@ class Tracker:
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                self._prev_handlers[sig] = signal.getsignal(sig)
+                prev = signal.getsignal(sig)
+                if prev == signal.SIG_IGN:  # the program ignores it (e.g. started under nohup): so do we
+                    continue
+                self._prev_handlers[sig] = prev
                 signal.signal(sig, self._on_signal)
             except (ValueError, OSError):
                 self._prev_handlers.pop(sig, None)
