@@ -22,10 +22,21 @@ def _isolated_home(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def quick_sweep(tmp_path_factory, _isolated_home):
-    """The --quick sweep run once in-process: (result, ledger path)."""
+    """The --quick sweep, run in-process once per test session: (result, ledger path).
+
+    Under pytest-xdist the workers share one ledger behind a file lock: the first runs the sweep, the others
+    resume it (every run already finished: zero new runs, a few seconds)."""
+    import fcntl
+
     from wattwise.scaling.sweep import quick_config, run_sweep
 
-    d = tmp_path_factory.mktemp("quick")
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    d = root / "quick_sweep"
+    d.mkdir(exist_ok=True)
     ledger = str(d / "ledger.db")
-    res = run_sweep(quick_config(), ledger=ledger, out_dir=d / "out", bootstrap=200, bootstrap3=20)
+    with open(d / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        res = run_sweep(quick_config(), ledger=ledger, out_dir=d / "out", bootstrap=200, bootstrap3=20)
     return res, ledger

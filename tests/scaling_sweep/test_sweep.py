@@ -15,7 +15,7 @@ from wattwise.scaling.sweep.runner import run_row
 
 def test_every_run_is_in_the_ledger_with_loss_flops_and_footprint(quick_sweep):
     res, ledger = quick_sweep
-    assert len(res.specs) == 9 and sorted(res.executed) == sorted(s.key for s in res.specs) and not res.skipped
+    assert len(res.specs) == 9 and sorted(res.executed + res.skipped) == sorted(s.key for s in res.specs)
     with Ledger(ledger) as led:
         recs = led.runs(tag=f"sweep:{res.sweep_id}")
         assert sorted(r["id"] for r in recs) == sorted(s.run_id for s in res.specs)
@@ -42,7 +42,7 @@ def test_isoflop_minima_are_found_and_interior(quick_sweep):
     # loss at the optimum falls as compute grows, and N* does not shrink
     assert minima[0]["loss"] > minima[1]["loss"] > minima[2]["loss"]
     assert res.fit2["a"] is not None and 0 < res.fit2["a"] < 1.5
-    assert res.fit2["a"] + res.fit2["b"] == pytest.approx(1.0, abs=1e-6)  # D* = C / (6 N*)
+    assert res.fit2["a"] + res.fit2["b"] == pytest.approx(1.0, abs=0.01)  # D* ~ C / (6 N*) up to whole steps
     assert res.totals["energy_kwh"] > 0 and res.plan_footprint["energy_kwh"] > res.totals["energy_kwh"]
     assert set(res.files) >= {"runs_csv", "json"}
 
@@ -57,8 +57,13 @@ def test_resumed_sweep_performs_zero_new_runs(quick_sweep):
         assert len(led.runs(tag=f"sweep:{res.sweep_id}")) == 9
 
 
-def test_resume_reruns_only_the_missing_and_the_failed(quick_sweep):
-    res, ledger = quick_sweep
+def test_resume_reruns_only_the_missing_and_the_failed(quick_sweep, tmp_path):
+    import sqlite3
+
+    res, shared = quick_sweep
+    ledger = str(tmp_path / "copy.db")  # a copy: other tests (and xdist workers) read the shared one
+    with sqlite3.connect(shared) as src, sqlite3.connect(ledger) as dst:
+        src.backup(dst)
     cheap = sorted(res.specs, key=lambda s: s.steps)[:2]   # the two shortest runs
     with Ledger(ledger) as led:
         led.delete(cheap[0].run_id)                        # never finished
@@ -168,12 +173,13 @@ def test_approach2_recovers_the_law_exponent():
     assert all(m["interior"] for m in fit["minima"])
     # with noise, the bootstrap interval covers the truth
     import numpy as np
+    runs = _law_runs([1e18, 1e19, 1e20, 1e21], [1 / 3, 0.5, 0.7, 1, 1.4, 2, 3])
     rng = np.random.default_rng(1)
     for r in runs:
-        r["loss"] += rng.normal(0, 0.002)
+        r["loss"] += rng.normal(0, 0.005)
     fit = approach2(runs, bootstrap=400, ci_level=0.95, plan_flops=1e22)
     lo, hi = fit["ci"]["a"]
-    assert lo < 0.28 / 0.62 < hi and hi - lo < 0.2
+    assert lo < 0.28 / 0.62 < hi and hi - lo < 0.1
     assert fit["ci"]["plan_params"][0] < fit["plan"]["params"] < fit["ci"]["plan_params"][1]
 
 
@@ -182,3 +188,8 @@ def test_minimum_outside_the_sizes_tried_is_flagged():
     minima, notes = isoflop_minima(runs)
     assert minima and not any(m["interior"] for m in minima)
     assert any("outside the sizes tried" in n for n in notes)
+    # with bracketed budgets beside it, the exterior vertex is left out of the power law
+    runs += _law_runs([1e20, 1e21, 1e22], [0.25, 0.5, 1, 2, 4])
+    fit = approach2(runs, bootstrap=0)
+    assert fit["fitted_budgets"] == [1e20, 1e21, 1e22]
+    assert any("left out" in n for n in fit["notes"])

@@ -12,9 +12,6 @@ from ..errors import ContradictoryInputError, InvalidValueError
 from . import _format as fmt
 from ._output import console, print_json
 
-RAY_LOCAL = "local"
-
-
 def _budgets(text: Optional[str]) -> Optional[tuple[float, ...]]:
     if text is None:
         return None
@@ -50,9 +47,10 @@ def sweep_command(
                                                     "pydoc_data.topics).")] = None,
         level: Annotated[str, typer.Option("--level", help="Tokens: char or byte.")] = "char",
         workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Parallel worker processes.")] = None,
-        ray: Annotated[Optional[str], typer.Option("--ray", flag_value=RAY_LOCAL, is_flag=False, metavar="[ADDRESS]",
-                                                   help="Run each run as a Ray task; a local cluster without "
-                                                        "ADDRESS (needs wattwise[ray]).")] = None,
+        ray: Annotated[bool, typer.Option("--ray", help="Run each run as a Ray task: a local cluster, or the one at "
+                                          "--ray-address (needs wattwise[ray]).")] = False,
+        ray_address: Annotated[Optional[str], typer.Option("--ray-address", metavar="ADDRESS",
+                                                           help="Ray cluster to submit to (implies --ray).")] = None,
         out: Annotated[Optional[str], typer.Option("--out", help="Folder for sweep.json, runs.csv, isoflop.png.")] = None,
         quick: Annotated[bool, typer.Option("--quick", help="A tiny sweep (9 runs, about a minute on 2 cores).")] = False,
         ledger: Annotated[Optional[str], typer.Option("--ledger", help="Ledger file (default ~/.wattwise/ledger.db).")] = None,
@@ -77,8 +75,9 @@ def sweep_command(
     from ..scaling.sweep.planner import SweepConfig
     from ..scaling.sweep.runner import quick_config, run_sweep
 
-    if workers is not None and ray is not None:
-        raise ContradictoryInputError("give --workers N or --ray [ADDRESS], not both")
+    use_ray = ray or ray_address is not None
+    if workers is not None and use_ray:
+        raise ContradictoryInputError("give --workers N or --ray [--ray-address ADDRESS], not both")
     b = _budgets(budgets)
     if quick:
         config = quick_config(budgets_flops=b, data=data, level=level, seed=seed, sweep_id=sweep_id)
@@ -88,7 +87,7 @@ def sweep_command(
         config = SweepConfig(budgets_flops=b, sizes_per_budget=sizes_per_budget, data=data, level=level, seed=seed,
                              spread=spread, center_tokens_per_param=tokens_per_param, seq_len=seq_len,
                              batch_size=batch_size, sweep_id=sweep_id)
-    executor = "ray" if ray is not None else "workers" if workers and workers > 1 else "local"
+    executor = "ray" if use_ray else "workers" if workers and workers > 1 else "local"
     opts = {k: v for k, v in (("region", region), ("usd_per_kwh", usd_per_kwh)) if v is not None}
     plan_c = fmt.parse_quantity("plan-budget", plan_budget)
 
@@ -101,7 +100,8 @@ def sweep_command(
         if overall["id"] is None:
             overall["id"] = progress.add_task("[bold]sweep", total=None)
         if event == "skip":
-            progress.console.print(f"  skip {spec.key} (finished earlier, loss {info.get('loss', float('nan')):.4f})")
+            if not json_out:
+                progress.console.print(f"  skip {spec.key} (finished earlier, loss {info.get('loss', float('nan')):.4f})")
             return
         if event == "plan":
             tasks[spec.key] = progress.add_task(f"  {spec.key} N={_count(spec.params)}", total=spec.steps)
@@ -116,7 +116,7 @@ def sweep_command(
 
     with progress:
         res = run_sweep(config, ledger=ledger, executor=executor, workers=workers or 1,
-                        ray_address=None if ray in (None, RAY_LOCAL) else ray, out_dir=out, plan_flops=plan_c,
+                        ray_address=ray_address, out_dir=out, plan_flops=plan_c,
                         bootstrap=bootstrap, tracker_opts=opts, progress=on_event)
     if json_out:
         print_json(res.to_dict())

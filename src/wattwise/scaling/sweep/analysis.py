@@ -73,9 +73,18 @@ def approach2(runs, *, bootstrap: int = 1000, ci_level: float = 0.9, seed: int =
     """IsoFLOP minima, a and b with residual-bootstrap intervals, and (optionally) N*, D* at `plan_flops`."""
     import numpy as np
 
-    minima, notes = isoflop_minima(runs)
+    all_minima, notes = isoflop_minima(runs)
     out: dict = {"method": "approach2", "source": "Hoffmann et al. 2022, Sec. 3.2 (IsoFLOP profiles)",
-                 "minima": minima, "notes": notes, "a": None, "b": None, "ci": {}, "ci_level": ci_level}
+                 "minima": all_minima, "notes": notes, "a": None, "b": None, "ci": {}, "ci_level": ci_level}
+    # a vertex outside the sizes tried is an extrapolation of the parabola, not a measured minimum: the power laws
+    # use interior minima only (when 2+ exist), as Hoffmann et al. fit only budgets whose valley was bracketed
+    minima = [m for m in all_minima if m["interior"]]
+    if len(minima) >= 2 and len(minima) < len(all_minima):
+        out["notes"].append(f"power laws fitted on the {len(minima)} interior minima; "
+                            f"{len(all_minima) - len(minima)} budget(s) left out")
+    else:
+        minima = all_minima
+    out["fitted_budgets"] = [m["flops"] for m in minima]
     if len(minima) < 2:
         out["notes"].append(f"Approach 2 needs IsoFLOP minima at 2+ budgets for a and b; found {len(minima)}")
         return out
@@ -129,8 +138,9 @@ def approach2(runs, *, bootstrap: int = 1000, ci_level: float = 0.9, seed: int =
     q = (1 - ci_level) / 2
     samples = {"a": coef_n[0], "b": coef_d[0]}
     if plan_flops:
-        samples["plan_params"] = np.exp(coef_n[1] + coef_n[0] * math.log(plan_flops))
-        samples["plan_tokens"] = np.exp(coef_d[1] + coef_d[0] * math.log(plan_flops))
+        with np.errstate(over="ignore"):  # a wild resample may overflow to inf; quantiles still hold
+            samples["plan_params"] = np.exp(coef_n[1] + coef_n[0] * math.log(plan_flops))
+            samples["plan_tokens"] = np.exp(coef_d[1] + coef_d[0] * math.log(plan_flops))
     out["ci"] = {k: (float(np.quantile(v, q)), float(np.quantile(v, 1 - q))) for k, v in samples.items()}
     out["bootstrap"] = {"resamples": bootstrap, "used": int(ok.sum()), "kind": "residual (pooled)"}
     return out
