@@ -35,6 +35,8 @@ def plot_isoflop(result, path: str | Path) -> Path:
             ax1.plot(np.exp(xs), np.polyval(m["coef"], xs), color=col, lw=1)
             ax1.scatter([m["params"]], [m["loss"]], color=col, marker="*", s=160, edgecolor="k", zorder=4)
     ax1.set_xscale("log")
+    from matplotlib.ticker import NullFormatter
+    ax1.xaxis.set_minor_formatter(NullFormatter())
     ax1.set_xlabel("parameters N")
     ax1.set_ylabel("held-out loss (nats/token)")
     ax1.set_title("IsoFLOP profiles (Hoffmann et al. 2022, Approach 2)")
@@ -42,7 +44,11 @@ def plot_isoflop(result, path: str | Path) -> Path:
     if minima:
         cs = np.array(sorted(minima))
         ns = np.array([minima[c]["params"] for c in cs])
-        ax2.scatter(cs, ns, color="k", marker="*", s=120, label="IsoFLOP minima", zorder=3)
+        inside = np.array([minima[c]["interior"] for c in cs])
+        ax2.scatter(cs[inside], ns[inside], color="k", marker="*", s=120, label="IsoFLOP minima", zorder=3)
+        if (~inside).any():
+            ax2.scatter(cs[~inside], ns[~inside], facecolor="none", edgecolor="k", marker="*", s=120,
+                        label="outside the sizes tried (not fitted)", zorder=3)
         f2 = result.fit2
         if f2.get("a") is not None:
             plan = f2.get("plan") or {}
