@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "FlopCount": ".flops",
     # scaling (issue 5)
     "scaling": ".scaling",
+    "run_sweep": ".scaling.sweep",
     # compression and Pareto (issue 6)
     "compress": ".compress",
     "pareto_front": ".pareto",

@@ -465,6 +465,15 @@ class Tracker:
                 self._stopping = False
         return self.footprint
 
+    def annotate(self, **fields: Any) -> None:
+        """Add fields (results, metrics) to the run's context; the next checkpoint and the final record carry
+        them, so a record written at stop is whole in one write. Never raises."""
+        with self._lock:
+            self.extra.update(fields)
+            ctx = getattr(self, "ctx", None)
+            if isinstance(ctx, dict):  # already built by the sampler thread: update in place
+                ctx.update(fields)
+
     def step(self, flops: float | None = None, n: int = 1) -> None:
         """Count `n` steps and their FLOPs (default flops_per_step x n) for achieved FLOP/s and MFU."""
         try:

@@ -332,3 +332,9 @@ def plot_fit(est, n, d, l_, c, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+from .sweep import sweep_command  # noqa: E402  (its own module: the sweep's CLI is large)
+
+app.command("sweep", help="Train an IsoFLOP grid on this machine (or Ray), track every run, fit a and b, plan a "
+                          "larger budget.")(sweep_command)

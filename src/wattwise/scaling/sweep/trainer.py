@@ -124,15 +124,7 @@ def train(spec: RunSpec, *, on_step: Callable[[int, float], None] | None = None)
 
 def _annotate(tracker, result: dict) -> None:
     """Put the outcome into the record the tracker writes at stop, so the ledger row is whole in one write."""
-    lock = getattr(tracker, "_lock", None)
-    if lock is None:
-        tracker.extra[RESULT_KEY] = result
-        return
-    with lock:
-        tracker.extra[RESULT_KEY] = result
-        ctx = getattr(tracker, "ctx", None)  # already built by the sampler thread: update it in place
-        if isinstance(ctx, dict):
-            ctx[RESULT_KEY] = result
+    tracker.annotate(**{RESULT_KEY: result})
 
 
 def _ensure_result(ledger, run_id: str, result: dict) -> dict:
