@@ -371,3 +371,12 @@ def test_ignored_signal_stays_ignored(tmp_path):
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, prev)
+
+
+def test_annotate_puts_results_in_the_final_record(tmp_path):
+    with Tracker("annotated", interval_s=0.05, ledger=tmp_path / "l.db") as t:
+        busy(0.1)
+        t.annotate(accuracy=0.93, loss=0.21)
+    with Ledger(tmp_path / "l.db") as led:
+        ctx = led.run(t.run_id)["context"]
+    assert ctx["accuracy"] == 0.93 and ctx["loss"] == 0.21
