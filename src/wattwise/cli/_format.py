@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+from .._humane import duration, gpu_hours  # noqa: F401  (shared with the report)
 from ..errors import InvalidValueError
 from ..footprint import Range
 
@@ -29,27 +30,13 @@ def parse_quantity(name: str, text: str | None) -> float | None:
 def _si(x: float, units: list[tuple[float, str]], digits: int = 3) -> str:
     for scale, unit in units:
         if abs(x) >= scale:
-            return f"{x / scale:,.{digits}g} {unit}".replace(",", ",")
+            return f"{x / scale:,.{digits}g} {unit}"
     scale, unit = units[-1]
     return f"{x / scale:.{digits}g} {unit}"
 
 
 def flops(x: float) -> str:
     return f"{x:.3g} FLOPs"
-
-
-def gpu_hours(x: float) -> str:
-    return f"{x:,.0f} GPU-h" if x >= 100 else f"{x:.3g} GPU-h"
-
-
-def duration(s: float) -> str:
-    if s >= 2 * 86400:
-        return f"{s / 86400:,.1f} days"
-    if s >= 2 * 3600:
-        return f"{s / 3600:,.1f} h"
-    if s >= 120:
-        return f"{s / 60:,.1f} min"
-    return f"{s:.3g} s"
 
 
 def energy(kwh: float) -> str:

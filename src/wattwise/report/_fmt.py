@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from .._humane import duration, gpu_hours  # noqa: F401  (shared with the CLI)
+
 
 def _g(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
@@ -16,20 +18,6 @@ def flops(x: float) -> str:
     if -3 <= exp < 4:
         return f"{_g(x)} FLOPs"
     return f"{x / 10 ** exp:.3g}e{exp} FLOPs"
-
-
-def gpu_hours(x: float) -> str:
-    return f"{x:,.0f} GPU-h" if x >= 100 else f"{_g(x)} GPU-h"
-
-
-def duration(s: float) -> str:
-    if s >= 2 * 86400:
-        return f"{s / 86400:,.1f} days"
-    if s >= 2 * 3600:
-        return f"{s / 3600:,.1f} h"
-    if s >= 120:
-        return f"{s / 60:,.1f} min"
-    return f"{_g(s)} s"
 
 
 def energy(kwh: float) -> str:
