@@ -286,18 +286,18 @@ def test_signals_and_sigkill_leave_a_record(tmp_path):
     results = {}
     for mode, p in procs.items():
         try:
-            out, _ = p.communicate(timeout=60)
+            out, err = p.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             p.send_signal(signal.SIGUSR1)  # stack dump of the hung child, for the failure message
             time.sleep(0.5)
             p.kill()
             out, err = p.communicate()
             pytest.fail(f"child {mode!r} did not exit within 60 s of its signal; its stacks:\n{err}")
-        results[mode] = (p.returncode, out)
+        results[mode] = (p.returncode, out + err)
 
     assert results["term"][0] == -signal.SIGTERM          # default action still happens (chained)
     assert results["user-term"][0] == 7 and "user handler ran" in results["user-term"][1]
-    assert results["int"][0] == 130 and "keyboard interrupt reached user code" in results["int"][1]
+    assert results["int"][0] == 130 and "keyboard interrupt reached user code" in results["int"][1], results["int"]
     assert results["kill"][0] == -signal.SIGKILL
     for mode in cases:
         with Ledger(tmp_path / f"{mode}.db") as led:
