@@ -138,9 +138,13 @@ class FlakyMeter:
 def test_meter_failing_mid_run_falls_back_with_one_warning(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        flaky = FlakyMeter(3)
         with Tracker("flaky", interval_s=0.02, ledger=tmp_path / "l.db",
-                     meters=[FlakyMeter(3), CpuTdpMeter(tdp_w=50.0)]) as t:
+                     meters=[flaky, CpuTdpMeter(tdp_w=50.0)]) as t:
             busy(0.3)
+            deadline = time.monotonic() + 20  # a cold start may delay the sampler: wait until the meter failed
+            while flaky.reads <= flaky.ok_reads and time.monotonic() < deadline:
+                busy(0.05)
     ours = [w for w in caught if issubclass(w.category, TrackerWarning)]
     assert len(ours) == 1 and "flaky failed" in str(ours[0].message) and "cpu-tdp" in str(ours[0].message)
     fp = t.footprint
