@@ -31,3 +31,10 @@ def test_kind_filter_and_errors():
         where(region="FRA", **JOB)
     with pytest.raises(MissingInputError, match="CO2e"):
         where(zones=["FRA"], params=7e9, tokens=1.4e12, flop_per_s=1e14)
+
+
+def test_zero_intensity_zone_does_not_make_ratios_infinite():
+    rows = where(zones=["CAF", "FRA", "US-WV"], **JOB)  # OWID reports 0 g/kWh for the Central African Republic
+    assert rows[0].zone.zone_id == "CAF" and rows[0].footprint.co2e_kg == 0 and rows[0].ratio_to_best == 0
+    assert rows[1].ratio_to_best == 1.0 and rows[2].ratio_to_best == pytest.approx(
+        rows[2].footprint.co2e_kg / rows[1].footprint.co2e_kg)

@@ -18,7 +18,7 @@ from .footprint import Footprint
 class Placement:
     zone: catalog.Zone
     footprint: Footprint
-    ratio_to_best: float  # CO2e central / best zone's CO2e central (1.0 for the best)
+    ratio_to_best: float  # CO2e central / lowest non-zero CO2e central among the zones (1.0 for that zone)
 
 
 def where(*, zones: list[str] | None = None, kind: str | None = None, **job) -> list[Placement]:
@@ -41,6 +41,8 @@ def where(*, zones: list[str] | None = None, kind: str | None = None, **job) -> 
                                     f"energy: {fp.missing.get('energy_kwh', 'ok')}")
         rows.append((z, fp))
     rows.sort(key=lambda r: (r[1].co2e_kg, r[0].zone_id))
-    best = rows[0][1].co2e_kg
-    return [Placement(z, fp, (fp.co2e_kg / best) if best > 0 else float("inf") if fp.co2e_kg > 0 else 1.0)
-            for z, fp in rows]
+    # the yardstick is the lowest non-zero CO2e: a zone reported at 0 g/kWh (OWID has one) would make every
+    # ratio infinite; zero zones then show a ratio of 0
+    positive = [fp.co2e_kg for _, fp in rows if fp.co2e_kg > 0]
+    best = positive[0] if positive else 0.0
+    return [Placement(z, fp, fp.co2e_kg / best if best > 0 else 1.0) for z, fp in rows]

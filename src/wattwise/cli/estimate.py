@@ -151,9 +151,10 @@ def where_command(params: PARAMS = None, active_params: ACTIVE = None, arch: ARC
     if len(shown) < len(rows):
         console.print(f"[dim]... {len(rows) - len(shown)} more (use --top 0 for all)[/dim]")
     best, worst = rows[0], rows[-1]
+    yardstick = "the best" if best.footprint.co2e_kg > 0 else "the lowest non-zero zone"
     console.print(f"Best: {best.zone.zone_id} {fmt.co2e(best.footprint.co2e_kg)}; worst: {worst.zone.zone_id} "
-                  f"{fmt.co2e(worst.footprint.co2e_kg)} ({worst.ratio_to_best:,.1f}x the best). Energy and dollars "
-                  "barely move; carbon moves by the grid.")
+                  f"{fmt.co2e(worst.footprint.co2e_kg)} ({worst.ratio_to_best:,.1f}x {yardstick}). Energy and "
+                  "dollars barely move; carbon moves by the grid.")
     if len({p.zone.basis for p in rows}) > 1:
         console.print("[yellow]Note:[/yellow] these intensities mix lifecycle (OWID, Electricity Maps) and direct "
                       "(eGRID, Google) accounting; direct values omit upstream emissions.")
