@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import statistics
 from functools import lru_cache
 
 from ..catalog.cpus import SOURCE
@@ -40,7 +39,8 @@ def catalog_tdp_spread() -> Range:
     """10th percentile, median and 90th percentile TDP (W) of the catalog's CPUs (zeros excluded)."""
     tdps = sorted(tdp for _, tdp in _cpu_table()[0].values() if tdp > 0)
     n = len(tdps)
-    return Range(tdps[n // 10], statistics.median(tdps), tdps[(9 * n) // 10])
+    median = tdps[n // 2] if n % 2 else (tdps[n // 2 - 1] + tdps[n // 2]) / 2  # no `statistics`: import cost
+    return Range(tdps[n // 10], median, tdps[(9 * n) // 10])
 
 
 def _ascii_key(name: str) -> str:
