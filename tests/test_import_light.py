@@ -16,3 +16,10 @@ def test_estimate_without_heavy_imports():
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in %r)))" % (HEAVY,))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_every_public_name_resolves():
+    import wattwise
+    for name in wattwise.__all__:
+        assert getattr(wattwise, name) is not None, name
+    assert callable(wattwise.estimate) and callable(wattwise.where)  # functions, not the same-named modules
