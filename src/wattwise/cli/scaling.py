@@ -64,12 +64,7 @@ def plan_command(
     if gpu is not None or region is not None:
         if gpu is None:
             raise MissingInputError("--region needs --gpu to turn FLOPs into GPU-hours, energy and CO2e")
-        import wattwise
-
-        try:
-            estimate = wattwise.estimate  # the public estimator (a lazy name on the package)
-        except (AttributeError, ImportError) as e:  # guard a partial checkout
-            raise MissingInputError(f"the footprint estimator is not available in this build ({e})") from None
+        from ..estimator import estimate
         fp = estimate(flops=flops, gpu=gpu, gpus=gpus, region=region, mfu=_num("mfu", mfu, required=False))
         out["footprint"] = fp.to_dict()
     if json_out:
