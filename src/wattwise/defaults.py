@@ -5,6 +5,7 @@ Override any of them with an explicit input (`mfu=`, `power_w=`, `pue=`); the es
 
 from __future__ import annotations
 
+from .constants import FLOPS_SOURCE, INFER_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN  # noqa: F401 (re-exported)
 from .footprint import Range
 
 # Model FLOPs utilisation of published large training runs, Chowdhery et al. 2022 (PaLM), Table 3:
@@ -26,10 +27,5 @@ POWER_SOURCE = ("board power = TDP x fraction 0.7-0.9-1.0 (measured on an H200 w
                 "20% MFU, 0.92 at 34% MFU, matmul 0.985; high = TDP, the Lacoste et al. 2019 / Luccioni et al. "
                 "2023 convention)")
 
-# Forward pass FLOPs per parameter per token (one multiply-accumulate = 2 FLOPs); backward ~ 2x forward,
-# hence C = 6 N D for training and 2 N per token for inference (Kaplan et al. 2020, Sec. 2.1).
-TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
-INFER_FLOPS_PER_PARAM_TOKEN = 2.0
-FLOPS_SOURCE = "C = 6 N D training, 2 N per token inference (Kaplan et al. 2020, Sec. 2.1)"
 
 DEFAULT_DTYPE = "bf16"
