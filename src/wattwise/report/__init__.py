@@ -12,8 +12,10 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from .card import (SCHEMA_VERSION, Card, Constant, Figure, RunRow, Series, Zone, build_card, card_from_estimate,
-                   card_from_runs, footprint_from_dict)
+from .build import build_card
+from .from_estimate import card_from_estimate, footprint_from_dict
+from .from_runs import card_from_runs
+from .model import SCHEMA_VERSION, Card, Constant, Figure, RunRow, Series, Zone
 
 # format name -> renderer module (each has `render(card, **options) -> str`)
 FORMATS: dict[str, str] = {"md": "render_markdown", "json": "render_json", "latex": "render_latex",

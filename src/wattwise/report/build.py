@@ -1,0 +1,65 @@
+"""`build_card`: the card of ledger runs (by ids, project and/or tag) or of an estimate. The only place the report
+opens the ledger: it reads run records and, for the plots, their samples."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Sequence
+
+from ..errors import InvalidValueError, MissingInputError
+from ..footprint import Footprint
+from .from_estimate import card_from_estimate
+from .from_runs import card_from_runs
+from .model import Card
+
+
+def build_card(run_ids: Sequence[str] | None = None, *, project: str | None = None, tag: str | None = None,
+               ledger: Any = None, estimate: Footprint | None = None, title: str | None = None,
+               variants: Sequence[Any] | None = None, cost_axis: str = "energy", accuracy: str = "accuracy",
+               inference: Mapping[str, float] | None = None, plots: bool = True, generator: str | None = None) -> Card:
+    """The efficiency card of ledger runs (ids, a project and/or a tag) or of an estimate Footprint.
+
+    `ledger` is a path, an open `wattwise.ledger.Ledger`, or None for the default ledger. Ids may be unique
+    prefixes. `plots=False` skips reading samples.
+    """
+    if estimate is not None:
+        if run_ids or project or tag:
+            raise InvalidValueError("report on ledger runs (ids, --project, --tag) or on an estimate, not both")
+        if inference:
+            raise InvalidValueError("an estimate carries its own inference projection: give inference tokens to "
+                                    "`wattwise estimate` (--inference-tokens) instead")
+        return card_from_estimate(estimate, title=title, variants=variants, cost_axis=cost_axis, accuracy=accuracy,
+                                  generator=generator)
+    from ..ledger import Ledger, LedgerError, default_path
+    own = not isinstance(ledger, Ledger)
+    if own:
+        path = default_path() if ledger is None else os.fspath(ledger)
+        if not os.path.exists(path):
+            raise LedgerError(f"no ledger at {path}; record runs with the tracker first, or pass --ledger PATH")
+        led = Ledger(path)
+    else:
+        led = ledger
+    try:
+        if run_ids:
+            records = [led.run(i) for i in run_ids]
+            seen: set[str] = set()
+            records = [r for r in records if not (r["id"] in seen or seen.add(r["id"]))]
+            if project is not None:
+                records = [r for r in records if r.get("project") == project]
+            if tag is not None:
+                records = [r for r in records if tag in (r.get("tags") or [])]
+        else:
+            records = led.runs(project=project, tag=tag)
+        if not records:
+            what = " and ".join(x for x in (f"project {project!r}" if project else None,
+                                            f"tag {tag!r}" if tag else None) if x) or "anything"
+            raise MissingInputError(f"no runs in {led.path} match {what}"
+                                    + ("" if run_ids or project or tag else
+                                       "; the ledger is empty (record runs with the tracker first)"))
+        samples = {r["id"]: led.samples(r["id"]) for r in records} if plots else None
+    finally:
+        if own:
+            led.close()
+    selection = {"project": project, "tag": tag, "ids": list(run_ids) if run_ids else None}
+    return card_from_runs(records, samples=samples, selection=selection, title=title, variants=variants,
+                          cost_axis=cost_axis, accuracy=accuracy, inference=inference, generator=generator)
