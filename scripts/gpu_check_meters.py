@@ -133,7 +133,7 @@ def run_check(seconds: float = 20.0, size: int = 8192, dtype: str = "bf16", allo
             summary["power_fraction_of_tdp"] = summary["avg_power_w"] / acc.tdp_w
     elif names:
         summary["reasons"].append(f"GPU {names[0]!r} not in the catalog: no peak, no MFU")
-    summary["tracker_mfu"] = fp.extra.get("mfu") if fp else None
+    summary["tracker_mfu"] = fp.mfu if fp else None
     return summary
 
 

@@ -65,7 +65,7 @@ def test_mfu_given_matches_hand_calculation():
     assert fp.energy_kwh == pytest.approx(gpu_h * 0.4 * 1.1)
     assert fp.co2e_kg == pytest.approx(gpu_h * 0.4 * 1.1 * 893.06 / 1000)
     assert fp.cost_usd == pytest.approx(gpu_h * 2.0)
-    assert fp.extra["mfu"] == pytest.approx(0.4)
+    assert fp.mfu == pytest.approx(0.4)
 
 
 def test_cloud_region_uses_provider_pue():
@@ -88,7 +88,7 @@ def test_inference_split_and_crossover_day():
     train, infer = 6 * 7e9 * 1.4e12, 2 * 7e9 * 1e11 * 365
     assert split["inference_fraction"] == pytest.approx(infer / (train + infer))
     assert split["crossover_day"] == pytest.approx(train / (2 * 7e9 * 1e11))  # 42 days
-    assert fp.extra["lifetime"]["flops"] == pytest.approx(train + infer)
+    assert fp.lifetime.flops == pytest.approx(train + infer)
 
 
 def test_electricity_price_and_amortisation():
@@ -182,6 +182,6 @@ def test_arch_uses_counted_flops_per_token():
 def test_flops_and_gpu_hours_imply_mfu_without_contradicting_the_default_range():
     fp = estimate(flops=1e21, gpu_hours=2000, gpu="A100")
     implied = 1e21 / (2000 * 3600)
-    assert fp.extra["mfu"] == pytest.approx(implied / 312e12)
+    assert fp.mfu == pytest.approx(implied / 312e12)
     assert "implied" in fp.sources["throughput"]
-    assert "mfu" not in estimate(params=7e9, tokens=1e12, gpu="A100").extra  # default range: no MFU claimed
+    assert estimate(params=7e9, tokens=1e12, gpu="A100").mfu is None  # default range: no MFU claimed

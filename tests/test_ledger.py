@@ -1,4 +1,5 @@
 import hashlib
+import json
 import multiprocessing as mp
 import os
 import socket
@@ -170,11 +171,63 @@ def test_migration_upgrades_an_old_ledger_in_place(tmp_path, monkeypatch):
     p = tmp_path / "l.db"
     with Ledger(p) as led:
         led.write_part("old", CTX, part())
-    monkeypatch.setattr(ledger_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(ledger_mod.MIGRATIONS, 2, "ALTER TABLE runs ADD COLUMN notes TEXT")
+    nxt = ledger_mod.SCHEMA_VERSION + 1
+    monkeypatch.setattr(ledger_mod, "SCHEMA_VERSION", nxt)
+    monkeypatch.setitem(ledger_mod.MIGRATIONS, nxt, "ALTER TABLE runs ADD COLUMN notes TEXT")
     with Ledger(p) as led:
         assert led.run("old")["notes"] is None  # kept its data, gained the column
-    assert sqlite3.connect(p).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(p).execute("PRAGMA user_version").fetchone()[0] == nxt
+
+
+def test_schema_1_ledger_upgrades_to_2_and_its_runs_keep_their_footprint(tmp_path):
+    """A ledger written by wattwise 0.1 (schema 1: no stored footprint, no windows) opens, migrates, and its
+    runs read back with the totals their columns held."""
+    p = tmp_path / "v1.db"
+    con = sqlite3.connect(p)
+    con.executescript(ledger_mod.MIGRATIONS[1])
+    con.execute(f"PRAGMA application_id={ledger_mod.APPLICATION_ID}")
+    con.execute("PRAGMA user_version=1")
+    prov = {"components": {"gpu": "measured"}, "ranges": {
+        "energy_kwh": {"low": 1.0, "central": 1.2, "high": 1.5}, "co2e_kg": {"low": 0.0, "central": 0.48, "high": 0.75},
+        "it_energy_kwh": {"low": 1.0, "central": 1.0, "high": 1.0},
+        "energy_by_component_kwh": {"gpu": {"low": 1.0, "central": 1.0, "high": 1.0}}},
+        "sources": {"energy_gpu": "nvml"}, "parts": [], "warnings": []}
+    con.execute("INSERT INTO runs (id, status, start_ts, end_ts, duration_s, gpu_hours, flops, provenance, context) "
+                "VALUES ('r1', 'ok', 1000, 4600, 3600, 1.0, 5e15, ?, '{}')", (json.dumps(prov),))
+    con.commit()
+    con.close()
+    with Ledger(p) as led:
+        fp = to_footprint(led.run("r1"))
+        assert led.windows("r1") == []
+    assert fp.energy_kwh == 1.2 and fp.low.co2e_kg == 0.0 and fp.gpu_hours == 1.0 and fp.flops == 5e15
+    assert fp.energy_by_component_kwh["gpu"] == 1.0 and fp.sources["energy_gpu"] == "measured: nvml"
+    assert sqlite3.connect(p).execute("PRAGMA user_version").fetchone()[0] == ledger_mod.SCHEMA_VERSION
+
+
+def test_run_row_stores_the_footprint_it_indexes(tmp_path):
+    with Ledger(tmp_path / "l.db") as led:
+        led.write_part("r", CTX, part(readings=[reading("h/gpu/0")], flops=1e15))
+        rec = led.run("r")
+    fp = to_footprint(rec)
+    assert rec["footprint"]["co2e_kg"] == rec["co2e_kg"] == pytest.approx(float(fp.co2e_kg))
+    assert fp.energy_kwh.range.as_tuple() == pytest.approx((rec["energy_kwh_low"], rec["energy_kwh"],
+                                                            rec["energy_kwh_high"]))
+    assert fp.energy_kwh.method == "measured" and fp.gpu_hours.method == "measured"
+    assert fp.extra["run_id"] == "r" and fp.extra["status"] == "ok"
+
+
+def test_windows_are_recorded_under_their_run(tmp_path):
+    with Ledger(tmp_path / "l.db") as led:
+        led.write_part("r", CTX, part(readings=[reading("h/gpu/0")]))
+        led.write_window("r", {"name": "epoch-1", "rank": 0, "start_ts": 1.0, "end_ts": 2.0,
+                               "footprint": {"energy_kwh": 0.5}})
+        led.write_window("r", {"name": "epoch-0", "start_ts": 0.5, "end_ts": 1.0, "status": "open at stop",
+                               "footprint": {}})
+        ws = led.windows("r")
+        assert [w["name"] for w in ws] == ["epoch-0", "epoch-1"] and ws[0]["status"] == "open at stop"
+        assert ws[1]["footprint"]["energy_kwh"] == 0.5
+        led.delete("r")
+        assert led.count() == 0
 
 
 def test_aggregate_without_location_or_price_leaves_them_missing():

@@ -20,18 +20,17 @@ import socket
 import sqlite3
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
+from .constants import J_PER_KWH  # noqa: F401 (re-exported for older importers)
 from .errors import WattwiseError
-from .footprint import Footprint, Range
+from .footprint import Footprint
+from .measured import STATUSES, combine_status, footprint_from_parts  # noqa: F401 (re-exported)
 
 APPLICATION_ID = 0x57415454  # 'WATT'
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
-J_PER_KWH = 3.6e6
-STATUSES = ("running", "ok", "failed", "interrupted", "lost")
 
 
 class LedgerError(WattwiseError):
@@ -83,31 +82,22 @@ CREATE TABLE samples (
 CREATE INDEX samples_run ON samples(run_id, rank, t_s);
 """
 
+# schema 2: the run's footprint as JSON (Footprint.to_dict) next to the index columns; named windows of a run
+_V2 = """
+ALTER TABLE runs ADD COLUMN footprint TEXT;
+CREATE TABLE windows (
+    run_id TEXT NOT NULL, rank INTEGER NOT NULL DEFAULT 0, name TEXT NOT NULL,
+    start_ts REAL, end_ts REAL, status TEXT NOT NULL DEFAULT 'ok',
+    footprint TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX windows_run ON windows(run_id, start_ts);
+"""
+
 # version -> SQL that brings a ledger from version-1 to version (applied in order, each in one transaction)
-MIGRATIONS: dict[int, str] = {1: _V1}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
 
 
-# --- totals -------------------------------------------------------------------------------------------------------
-
-def _rng(d: dict | None) -> Range | None:
-    return None if d is None else Range(d["low"], d["central"], d["high"])
-
-
-def _d(r: Range | None) -> dict | None:
-    return None if r is None else {"low": r.low, "central": r.central, "high": r.high}
-
-
-def _part_status(part: dict, now: float, host: str) -> str:
-    """A 'running' part whose process is gone (same host) or silent for long is reported 'lost'."""
-    if part["status"] != "running":
-        return part["status"]
-    interval = float(part["info"].get("interval_s") or 1.0)
-    if part["host"] == host and part["pid"] and not _pid_alive(int(part["pid"])):
-        return "lost"
-    if now - (part["updated_ts"] or 0) > max(10 * interval, 120.0):
-        return "lost"
-    return "running"
-
+# --- index columns ---------------------------------------------------------------------------------------------
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -127,89 +117,64 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def combine_status(statuses: Iterable[str]) -> str:
-    s = set(statuses)
-    for st in ("failed", "interrupted", "running", "lost"):
-        if st in s:
-            return st
-    return "ok"
+def _part_status(part: dict, now: float, host: str) -> str:
+    """A 'running' part whose process is gone (same host) or silent for long is reported 'lost'."""
+    if part["status"] != "running":
+        return part["status"]
+    interval = float(part["info"].get("interval_s") or 1.0)
+    if part["host"] == host and part["pid"] and not _pid_alive(int(part["pid"])):
+        return "lost"
+    if now - (part["updated_ts"] or 0) > max(10 * interval, 120.0):
+        return "lost"
+    return "running"
+
+
+def _c(q) -> float | None:
+    return None if q is None else float(q)
+
+
+def index_columns(fp: Footprint) -> dict[str, Any]:
+    """The run row's queryable columns, read off its footprint (no arithmetic here: see wattwise.measured)."""
+    x = fp.extra
+    comp = fp.energy_by_component_kwh
+    cols: dict[str, Any] = {
+        "start_ts": x.get("start_ts"), "end_ts": x.get("end_ts"), "updated_ts": x.get("updated_ts"),
+        "duration_s": _c(fp.duration_s), "host": x.get("host"), "hardware": fp.hardware,
+        "energy_gpu_kwh": _c(comp.get("gpu")), "energy_cpu_kwh": _c(comp.get("cpu")),
+        "energy_memory_kwh": _c(comp.get("memory")), "it_energy_kwh": _c(fp.it_energy_kwh),
+        "gpu_hours": _c(fp.gpu_hours), "flops": _c(fp.flops), "flop_per_s": fp.flop_per_s, "mfu": fp.mfu,
+        "world_size": x.get("world_size") or 1,
+    }
+    for q in ("energy_kwh", "co2e_kg", "cost_usd"):
+        v = getattr(fp, q)
+        cols[q], cols[f"{q}_low"], cols[f"{q}_high"] = (None, None, None) if v is None else (float(v), v.low, v.high)
+    # provenance: the view records have carried since schema 1
+    cols["provenance"] = {
+        "method": "measured", "components": x.get("components", {}), "devices": x.get("devices", []),
+        "ranges": {"it_energy_kwh": _d(fp.it_energy_kwh), "energy_kwh": _d(fp.energy_kwh), "co2e_kg": _d(fp.co2e_kg),
+                   "cost_usd": _d(fp.cost_usd), "energy_by_component_kwh": {c: _d(v) for c, v in comp.items()}},
+        "sources": {k: _unlabelled(v) if k.startswith("energy_") else v for k, v in fp.sources.items()},
+        "warnings": x.get("warnings", []), "parts": x.get("parts", []),
+    }
+    return cols
+
+
+def _unlabelled(source: str) -> str:
+    """A meter's source text without the 'measured: ' / 'estimated: ' label the footprint puts in front."""
+    for label in ("measured", "estimated", "mixed (measured, then estimated after a meter failed)"):
+        if source.startswith(label + ": "):
+            return source[len(label) + 2:]
+    return source
+
+
+def _d(q) -> dict | None:
+    """A Quantity or Range as the {low, central, high} dict of records."""
+    return None if q is None else {"low": q.low, "central": float(q.central), "high": q.high}
 
 
 def aggregate(parts: list[dict], ctx: dict) -> dict[str, Any]:
-    """Run totals from its parts: devices counted once, energy -> facility energy -> CO2e -> cost, MFU."""
-    devices: dict[str, dict] = {}
-    for p in parts:
-        for r in p["readings"]:
-            cur = devices.get(r["device"])
-            if cur is None or r["energy_j"] > cur["energy_j"]:
-                devices[r["device"]] = r
-    comp: dict[str, Range] = {}
-    kinds: dict[str, set] = {}
-    for r in devices.values():
-        c = r["component"]
-        comp[c] = comp.get(c, Range.point(0.0)) + Range(r["low_j"] / J_PER_KWH, r["energy_j"] / J_PER_KWH,
-                                                        r["high_j"] / J_PER_KWH)
-        kinds.setdefault(c, set()).add(r["kind"])
-    it = None
-    for r in comp.values():
-        it = r if it is None else it + r
-    start = min((p["start_ts"] for p in parts if p["start_ts"] is not None), default=None)
-    end = max(((p["end_ts"] or p["updated_ts"]) for p in parts if (p["end_ts"] or p["updated_ts"])), default=None)
-    duration_s = (end - start) if start is not None and end is not None else None
-    pue, intensity = _rng(ctx.get("pue")), _rng(ctx.get("intensity_g_per_kwh"))
-    energy = it * pue if it is not None and pue is not None else it
-    co2e = energy * intensity / 1000.0 if energy is not None and intensity is not None else None
-    gpus = [r for r in devices.values() if r["component"] == "gpu"]
-    gpu_hours = len(gpus) * duration_s / 3600.0 if gpus and duration_s is not None else None
-    price = ctx.get("price")
-    cost = None
-    if price:
-        pr = Range(price["low"], price["central"], price["high"])
-        if price.get("per") == "gpu_hour" and gpu_hours is not None:
-            cost = pr * gpu_hours
-        elif price.get("per") == "kwh" and energy is not None:
-            cost = pr * energy
-    flops = sum(p["flops"] or 0.0 for p in parts) if any(p["flops"] for p in parts) else None
-    flop_per_s = flops / duration_s if flops is not None and duration_s else None
-    peak = ctx.get("peak_flop_per_s")
-    mfu = flop_per_s / (peak * len(gpus)) if flop_per_s is not None and peak and gpus else None
-    labels = Counter(r.get("label") or r["device"] for r in gpus)
-    hw = [f"{n} x {label}" for label, n in labels.items()]
-    cpu_labels = sorted({r.get("label") for r in devices.values() if r["component"] == "cpu" and r.get("label")})
-    hw += [f"CPU {label}" for label in cpu_labels]
-    hosts = sorted({p["host"] for p in parts if p["host"]})
-    ranges = {"it_energy_kwh": _d(it), "energy_kwh": _d(energy), "co2e_kg": _d(co2e), "cost_usd": _d(cost),
-              "energy_by_component_kwh": {c: _d(r) for c, r in comp.items()}}
-    provenance = {
-        "method": "measured",
-        "components": {c: ("measured" if k == {"measured"} else "estimated" if k == {"estimated"} else
-                           "mixed (measured, then estimated after a meter failed)") for c, k in kinds.items()},
-        "devices": sorted(devices),
-        "ranges": ranges,
-        "sources": {**ctx.get("sources", {}), **{k: v for p in parts for k, v in p["info"].get("sources", {}).items()}},
-        "warnings": sorted({w for p in parts for w in p["info"].get("warnings", [])}),
-        "parts": [{"rank": p["rank"], "host": p["host"], "pid": p["pid"], "status": p["status"],
-                   "error": p["info"].get("error"), "exit_code": p["info"].get("exit_code")} for p in parts],
-    }
-    return {
-        "start_ts": start, "end_ts": max((p["end_ts"] for p in parts if p["end_ts"]), default=None)
-        if all(p["end_ts"] for p in parts) else None,
-        "updated_ts": max((p["updated_ts"] or 0) for p in parts) if parts else None,
-        "duration_s": duration_s, "host": ",".join(hosts) or None, "hardware": "; ".join(hw) or None,
-        "energy_gpu_kwh": comp["gpu"].central if "gpu" in comp else None,
-        "energy_cpu_kwh": comp["cpu"].central if "cpu" in comp else None,
-        "energy_memory_kwh": comp["memory"].central if "memory" in comp else None,
-        "it_energy_kwh": it.central if it else None,
-        "energy_kwh": energy.central if energy else None, "energy_kwh_low": energy.low if energy else None,
-        "energy_kwh_high": energy.high if energy else None,
-        "co2e_kg": co2e.central if co2e else None, "co2e_kg_low": co2e.low if co2e else None,
-        "co2e_kg_high": co2e.high if co2e else None,
-        "cost_usd": cost.central if cost else None, "cost_usd_low": cost.low if cost else None,
-        "cost_usd_high": cost.high if cost else None,
-        "gpu_hours": gpu_hours, "flops": flops, "flop_per_s": flop_per_s, "mfu": mfu,
-        "world_size": max([len(parts)] + [int(p["info"].get("world_size") or 1) for p in parts]),
-        "provenance": provenance,
-    }
+    """Run columns from its parts (kept for callers of schema 1; the footprint is wattwise.measured's)."""
+    return index_columns(footprint_from_parts(parts, ctx))
 
 
 # --- the store ----------------------------------------------------------------------------------------------------
@@ -365,16 +330,37 @@ class Ledger:
         self._tx(tx)
 
     def _update_run(self, con, run_id: str, ctx: dict, parts: list[dict]) -> None:
-        cols = aggregate(parts, ctx)
+        status = combine_status(p["status"] for p in parts)
+        fp = footprint_from_parts(parts, ctx, run_id=run_id, status=status)
+        cols = index_columns(fp)
         cols["provenance"] = json.dumps(cols["provenance"])
         cols.update(name=ctx.get("name"), project=ctx.get("project"), tags=json.dumps(list(ctx.get("tags") or [])),
-                    status=combine_status(p["status"] for p in parts), region=ctx.get("region"),
-                    pue=(ctx.get("pue") or {}).get("central"),
-                    intensity_g_per_kwh=(ctx.get("intensity_g_per_kwh") or {}).get("central"),
-                    context=json.dumps(ctx))
+                    status=status, region=ctx.get("region"), pue=_c(fp.pue),
+                    intensity_g_per_kwh=_c(fp.intensity_g_per_kwh), context=json.dumps(ctx),
+                    footprint=json.dumps(fp.to_dict()))
         names = sorted(cols)
         con.execute(f"UPDATE runs SET {', '.join(f'{n}=?' for n in names)} WHERE id=?",
                     [cols[n] for n in names] + [run_id])
+
+    def write_window(self, run_id: str, window: dict) -> None:
+        """Record one closed window of a run: name, rank, start_ts, end_ts, status, footprint (a dict)."""
+        def tx(con):
+            con.execute("INSERT INTO windows (run_id, rank, name, start_ts, end_ts, status, footprint) "
+                        "VALUES (?,?,?,?,?,?,?)",
+                        (run_id, int(window.get("rank") or 0), str(window["name"]), window.get("start_ts"),
+                         window.get("end_ts"), window.get("status") or "ok",
+                         json.dumps(window.get("footprint") or {})))
+        self._tx(tx)
+
+    def windows(self, run_id: str) -> list[dict]:
+        """The windows recorded under a run (a unique id prefix is accepted), in start order; each with its
+        footprint as a dict (`Footprint.from_dict` rebuilds it)."""
+        rid = self.run(run_id)["id"]
+        rows = self._query("SELECT rank, name, start_ts, end_ts, status, footprint FROM windows WHERE run_id=? "
+                           "ORDER BY start_ts, rowid", (rid,))
+        for r in rows:
+            r["footprint"] = json.loads(r["footprint"] or "{}")
+        return rows
 
     @staticmethod
     def _parts(con, run_id: str) -> list[dict]:
@@ -386,7 +372,7 @@ class Ledger:
 
     def delete(self, run_id: str) -> None:
         def tx(con):
-            for table, col in (("samples", "run_id"), ("run_parts", "run_id"), ("runs", "id")):
+            for table, col in (("samples", "run_id"), ("run_parts", "run_id"), ("windows", "run_id"), ("runs", "id")):
                 con.execute(f"DELETE FROM {table} WHERE {col}=?", (run_id,))
         self._tx(tx)
 
@@ -457,6 +443,7 @@ class Ledger:
         rec["tags"] = json.loads(rec["tags"] or "[]")
         rec["provenance"] = json.loads(rec["provenance"] or "{}")
         rec["context"] = json.loads(rec.pop("context") or "{}")
+        rec["footprint"] = json.loads(rec.get("footprint") or "null")
         if rec["status"] == "running":
             now = time.time()
             statuses = []
@@ -474,37 +461,42 @@ class Ledger:
 # --- record -> footprint ------------------------------------------------------------------------------------------
 
 def to_footprint(record: dict) -> Footprint:
-    """The Footprint of a run record (method 'measured'; estimated components are named in `sources`)."""
+    """The Footprint of a run record (method 'measured'), with the record's current status (a silent
+    'running' run reads as 'lost'). Records written before schema 2 are rebuilt from their parts' totals."""
+    d = record.get("footprint")
+    if d:
+        fp = Footprint.from_dict(d)
+    else:  # schema 1 row: no stored footprint; its columns and provenance hold the totals
+        fp = _legacy_footprint(record)
+    fp.extra.update(run_id=record["id"], status=record["status"], name=record.get("name"),
+                    project=record.get("project"), tags=record.get("tags"))
+    fp.inputs.update(name=record.get("name"), project=record.get("project"), tags=record.get("tags"))
+    return fp
+
+
+def _legacy_footprint(record: dict) -> Footprint:
+    from .footprint import Quantity
     prov, ctx = record.get("provenance", {}), record.get("context", {})
     rg = prov.get("ranges", {})
-    ranges: dict[str, Range] = {}
-    if record.get("duration_s") is not None:
-        ranges["duration_s"] = Range.point(record["duration_s"])
-    for q in ("energy_kwh", "co2e_kg", "cost_usd"):
-        r = _rng(rg.get(q))
-        if r is not None:
-            ranges[q] = r
-    if record.get("gpu_hours") is not None:
-        ranges["gpu_hours"] = Range.point(record["gpu_hours"])
-    if record.get("flops") is not None:
-        ranges["flops"] = Range.point(record["flops"])
     sources = dict(prov.get("sources", {}))
     for c, kind in prov.get("components", {}).items():
         sources[f"energy_{c}"] = f"{kind}: " + sources.get(f"energy_{c}", "")
-    missing = {}
-    if "co2e_kg" not in ranges:
-        missing["co2e_kg"] = "no grid intensity"
-    if "cost_usd" not in ranges:
-        missing["cost_usd"] = "no price: give a GPU with catalog prices or usd_per_kwh"
-    return Footprint(
-        ranges=ranges, it_energy_kwh=_rng(rg.get("it_energy_kwh")),
-        energy_by_component_kwh={c: _rng(r) for c, r in rg.get("energy_by_component_kwh", {}).items() if r},
-        pue=_rng(ctx.get("pue")), intensity_g_per_kwh=_rng(ctx.get("intensity_g_per_kwh")), method="measured",
-        hardware=record.get("hardware"), zone=record.get("region"),
-        inputs={"name": record.get("name"), "project": record.get("project"), "tags": record.get("tags")},
-        sources=sources, missing=missing,
-        extra={"run_id": record["id"], "status": record["status"], "mfu": record.get("mfu"),
-               "flop_per_s": record.get("flop_per_s"), "world_size": record.get("world_size")})
+    q = {}
+    for name in ("energy_kwh", "co2e_kg", "cost_usd"):
+        if rg.get(name):
+            q[name] = Quantity.from_dict(rg[name], "measured")
+    for name in ("duration_s", "gpu_hours", "flops"):
+        if record.get(name) is not None:
+            q[name] = Quantity(record[name], method="measured")
+    return Footprint(**q, it_energy_kwh=Quantity.from_dict(rg.get("it_energy_kwh"), "measured"),
+                     energy_by_component_kwh={c: Quantity.from_dict(r, "measured")
+                                              for c, r in rg.get("energy_by_component_kwh", {}).items() if r},
+                     pue=Quantity.from_dict(ctx.get("pue")), intensity_g_per_kwh=Quantity.from_dict(
+                         ctx.get("intensity_g_per_kwh")), mfu=record.get("mfu"), flop_per_s=record.get("flop_per_s"),
+                     method="measured", hardware=record.get("hardware"), zone=record.get("region"), sources=sources,
+                     extra={"world_size": record.get("world_size"), "start_ts": record.get("start_ts"),
+                            "end_ts": record.get("end_ts"), "warnings": prov.get("warnings", []),
+                            "errors": [p["error"] for p in prov.get("parts", []) if p.get("error")]})
 
 
 def footprint(run_id: str, path: str | os.PathLike | None = None) -> Footprint:

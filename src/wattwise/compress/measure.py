@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .._checks import check_number
 from ..errors import InvalidValueError
-from ..footprint import Footprint, Range
+from ..footprint import Footprint, Quantity
 from ._deps import require_torch
 
 INFERENCES_PER_ENERGY_UNIT = 1000   # energy is reported per 1,000 inferences (samples)
@@ -202,37 +202,37 @@ def _tracker_footprint(run: Callable[[], int], notes: dict[str, str], tracker_kw
 
 
 def _variant_footprint(m: Measurement, energy_fp: Footprint | None, n_energy: int) -> Footprint:
-    """Footprint of 1,000 inferences of the variant (batch latency scaled), measured where measured."""
+    """Footprint of 1,000 inferences of the variant: FLOPs counted, latency measured (batch latency scaled),
+    energy, CO2e and dollars scaled from the tracked run of `n_energy` inferences."""
     n = INFERENCES_PER_ENERGY_UNIT
-    ranges: dict[str, Range] = {}
     missing: dict[str, str] = {}
+    q: dict[str, Quantity] = {}
     if m.flops_per_sample is not None:
-        ranges["flops"] = Range.point(m.flops_per_sample * n)
+        q["flops"] = Quantity(m.flops_per_sample * n, method="counted", basis="wattwise.count_flops (traced)")
     else:
         missing["flops"] = m.notes.get("flops_per_sample", "not counted")
     if m.latency_s is not None:
         per = m.latency_s / m.batch_size
         lo = (m.latency_p25_s or m.latency_s) / m.batch_size
         hi = (m.latency_p75_s or m.latency_s) / m.batch_size
-        ranges["duration_s"] = Range(lo * n, per * n, hi * n)
-    scale = n / n_energy if energy_fp is not None and n_energy else None
-    it = comps = None
-    if scale is not None:
-        for q in ("energy_kwh", "co2e_kg", "cost_usd"):
-            if q in energy_fp.ranges:
-                ranges[q] = energy_fp.ranges[q] * scale
-        it = energy_fp.it_energy_kwh * scale if energy_fp.it_energy_kwh is not None else None
-        comps = {k: v * scale for k, v in energy_fp.energy_by_component_kwh.items()}
+        q["duration_s"] = Quantity(per * n, min(lo, per) * n, max(hi, per) * n, method="measured",
+                                   basis="median of interleaved timing (25th-75th percentile)")
+    if energy_fp is not None and n_energy:
+        run = energy_fp.scale(n / n_energy)
+        q.update({k: v for k in ("energy_kwh", "co2e_kg", "cost_usd") if (v := getattr(run, k)) is not None})
+        it, comps = run.it_energy_kwh, run.energy_by_component_kwh
     else:
+        run = it = None
+        comps = {}
         missing["energy_kwh"] = m.notes.get("energy_per_1000_kwh", "not measured")
-    return Footprint(ranges=ranges, it_energy_kwh=it, energy_by_component_kwh=comps or {},
+    return Footprint(**q, it_energy_kwh=it, energy_by_component_kwh=comps,
                      pue=getattr(energy_fp, "pue", None), intensity_g_per_kwh=getattr(energy_fp, "intensity_g_per_kwh", None),
                      method="measured", hardware=getattr(energy_fp, "hardware", None) or m.device,
                      zone=getattr(energy_fp, "zone", None),
                      inputs={"inferences": n, "batch_size": m.batch_size, "variant": m.name, "threads": m.threads},
                      sources={"flops": "wattwise.count_flops (traced)", "duration_s": "median of interleaved timing",
-                              **({"energy_kwh": "wattwise.tracker"} if scale is not None else {}),
-                              **({f"tracker {k}": v for k, v in energy_fp.sources.items()} if scale else {})},
+                              **({"energy_kwh": "wattwise.tracker"} if run is not None else {}),
+                              **({f"tracker {k}": v for k, v in energy_fp.sources.items()} if run is not None else {})},
                      missing=missing,
                      extra={"variant": m.name, "accuracy": m.accuracy, "size_bytes": m.size_bytes, "params": m.params})
 
