@@ -182,7 +182,7 @@ def test_fake_gpu_gives_measured_energy_mfu_and_cost(tmp_path, monkeypatch):
     assert gpu_j == pytest.approx(350.0 * fp.duration_s, rel=0.25)
     assert fp.flops == pytest.approx(1e13)
     peak = 9.895e14  # H100 SXM5 bf16 dense, catalog
-    assert fp.extra["mfu"] == pytest.approx(1e13 / fp.duration_s / peak, rel=1e-6)
+    assert fp.mfu == pytest.approx(1e13 / fp.duration_s / peak, rel=1e-6)
     assert fp.cost_usd is not None and fp.gpu_hours == pytest.approx(fp.duration_s / 3600)
     assert "1 x NVIDIA H100 80GB HBM3" in fp.hardware
 

@@ -90,24 +90,23 @@ def print_footprint(fp: Footprint, title: str) -> None:
             table.add_row(fmt.LABEL[q], "[dim]n/a[/dim]", f"[yellow]{fp.missing.get(q, '')}[/yellow]")
         else:
             table.add_row(fmt.LABEL[q], fmt.FORMAT[q](r.central), fmt.span(q, r))
-    if "mfu" in fp.extra:
-        table.add_row("MFU", f"{fp.extra['mfu']:.1%}", "")
+    if fp.mfu is not None:
+        table.add_row("MFU", f"{fp.mfu:.1%}", "")
     console.print(table)
-    inf = fp.extra.get("inference")
-    if inf:
+    inf, life = fp.inference, fp.lifetime
+    if inf is not None:
         split = fp.extra.get("split", {})
         t = Table(title="Training vs inference (lifetime)", title_justify="left")
         for col in ("", "Training", "Inference", "Lifetime"):
             t.add_column(col, justify="right" if col else "left")
-        life = fp.extra["lifetime"]
         for q in ("flops", "gpu_hours", "energy_kwh", "co2e_kg", "cost_usd"):
-            if fp.ranges.get(q) is not None and inf.get(q) is not None:
-                t.add_row(fmt.LABEL[q], fmt.FORMAT[q](fp.ranges[q].central), fmt.FORMAT[q](inf[q]),
-                          fmt.FORMAT[q](life[q]))
+            if getattr(fp, q) is not None and getattr(inf, q) is not None:
+                t.add_row(fmt.LABEL[q], fmt.FORMAT[q](getattr(fp, q)), fmt.FORMAT[q](getattr(inf, q)),
+                          fmt.FORMAT[q](getattr(life, q)))
         console.print(t)
         if split:
             line = (f"Inference is {split['inference_fraction']:.0%} of lifetime FLOPs "
-                    f"({inf['tokens']:.3g} tokens served at 2N FLOPs each).")
+                    f"({inf.inputs['tokens']:.3g} tokens served at 2N FLOPs each).")
             if "crossover_day" in split:
                 line += f" Serving overtakes training on day {split['crossover_day']:,.0f}."
             console.print(line)
