@@ -229,3 +229,60 @@ def carbon(facility_energy_kwh: Quantity, intensity_: Quantity, method: str) -> 
     from .footprint import energy_to_co2e
     return Quantity.of(energy_to_co2e(facility_energy_kwh.range, intensity_.range), method,
                        "facility energy x grid intensity")
+
+
+# --- a tracked run's location ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Location:
+    """Where a run draws its power: zone (None when unknown), intensity and PUE with their sources."""
+
+    region: str | None           # record name of the zone ('FR', 'aws:us-east-1'), None when unknown
+    zone: Any                    # the catalog Zone, or None
+    intensity_g_per_kwh: Quantity
+    pue: Quantity
+
+    @property
+    def known(self) -> bool:
+        return self.zone is not None
+
+
+def location(region: str | None = None, pue_value: float | str | None = None, *,
+             fallbacks_region: list[tuple[str, Any]] = (), fallbacks_pue: list[tuple[str, Any]] = (),
+             provider: str | None = None, warn=None) -> Location:
+    """The location of a tracked run. Explicit `region` / `pue_value` must be valid (a WattwiseError
+    otherwise, before any work); the (origin, value) fallbacks (environment, config file) are tried in order
+    and a value that does not resolve is reported through `warn` and skipped. An unknown location keeps the
+    world average intensity as a labelled range."""
+    from . import catalog
+    zone, origin = None, None
+    if region is not None:
+        zone = catalog.zone(region)
+    else:
+        for origin, value in fallbacks_region:
+            if value:
+                try:
+                    zone = catalog.zone(str(value))
+                    break
+                except WattwiseError as e:
+                    if warn is not None:
+                        warn(f"wattwise: {origin} region ignored: {e}; location reported as unknown")
+        else:
+            origin = None
+    inten = zone_intensity(zone, origin) if zone is not None else world_intensity()
+    q = None
+    if pue_value is not None:
+        q = pue(pue_value)
+    else:
+        for origin_p, value in fallbacks_pue:
+            if value in (None, ""):
+                continue
+            try:
+                q = pue(value, origin=origin_p)
+                break
+            except WattwiseError as e:
+                if warn is not None:
+                    warn(f"wattwise: {origin_p} PUE ignored: {e}")
+    if q is None:
+        q = pue(None, provider=provider, zone=zone)
+    return Location(zone_name(zone) if zone is not None else None, zone, inten, q)
