@@ -54,7 +54,7 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
              active_params: float | None = None, arch: str | None = None, seq: int | None = None,
              gpu: str | None = None, gpus: int = 1, dtype: str = defaults.DEFAULT_DTYPE, mfu: float | None = None,
              flop_per_s: float | None = None, gpu_hours: float | None = None, duration_s: float | None = None,
-             power_w: float | None = None, energy_kwh: float | None = None, region: str | None = None,
+             power_w: float | None = None, energy_kwh: float | Range | None = None, region: str | None = None,
              intensity_g_per_kwh: float | None = None, pue: float | str | None = None, provider: str | None = None,
              usd_per_gpu_hour: float | None = None, usd_per_kwh: float | None = None,
              hardware_usd: float | None = None, hardware_lifetime_years: float | None = None,
@@ -74,6 +74,8 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     inputs = {k: v for k, v in locals().items() if v is not None and k not in (
         "gpus", "dtype", "price_usd_per_gpu_hour", "electricity_usd_per_kwh")}
     inputs["gpus"] = gpus
+    if isinstance(energy_kwh, Range):
+        inputs["energy_kwh"] = energy_kwh.to_dict()
     if gpu is not None:
         inputs["dtype"] = dtype
     params = _opt("params", params)
@@ -82,7 +84,7 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     flops = _opt("flops", flops)
     gpu_hours = _opt("gpu_hours", gpu_hours)
     duration_s = _opt("duration_s", duration_s)
-    energy_kwh = _opt("energy_kwh", energy_kwh)
+    energy_kwh = _energy_input(energy_kwh)
     if isinstance(gpus, bool) or not isinstance(gpus, int) and not (isinstance(gpus, float) and gpus.is_integer()):
         raise InvalidValueError(f"gpus must be a whole number >= 1, got {gpus!r}")
     gpus = int(check_number("gpus", gpus))
@@ -178,6 +180,18 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     return training
 
 
+def _energy_input(value) -> Range | None:
+    """Measured IT energy: a number, or a Range/Quantity (a tracked run's `it_energy_kwh`) whose range is kept."""
+    if value is None:
+        return None
+    if isinstance(value, (Range, Quantity)):
+        r = Range.of(value)
+        check_number("energy_kwh", r.low, allow_zero=True)
+        check_number("energy_kwh", r.high)
+        return r
+    return Range.point(check_number("energy_kwh", value))
+
+
 def _alias(name: str, value, old: str, old_value):
     if old_value is None:
         return value
@@ -249,7 +263,7 @@ def _resolve_hardware(*, gpu, gpus, dtype, mfu, flop_per_s, power_w, region, int
 
 
 def _chain(hw: _Hardware, flops: Quantity | None, gpu_hours: Quantity | None,
-           it_energy_kwh: float | None = None) -> Footprint:
+           it_energy_kwh: Range | None = None) -> Footprint:
     """Walk FLOPs -> GPU-hours -> duration -> energy -> CO2e -> dollars as far as the inputs allow."""
     q: dict[str, Quantity] = {}
     missing = dict(hw.missing)
@@ -272,11 +286,11 @@ def _chain(hw: _Hardware, flops: Quantity | None, gpu_hours: Quantity | None,
         missing.setdefault("gpu_hours", "give gpu_hours, duration_s, or FLOPs with a throughput")
     it = None
     if it_energy_kwh is not None:
-        it = Quantity(it_energy_kwh, method="estimated", basis="given IT energy")
+        it = Quantity.of(it_energy_kwh, "estimated", "given IT energy")
         sources["power"] = "given IT energy"
         missing.pop("energy_kwh", None)
         if gpu_hours is not None and hw.power_w is not None and "given" in hw.sources.get("power", ""):
-            _agree("energy_kwh", it_energy_kwh, "gpu_hours x power_w / 1000",
+            _agree("energy_kwh", it_energy_kwh.central, "gpu_hours x power_w / 1000",
                    (gpu_hours.range * hw.power_w.range).central / W_PER_KW)
     elif gpu_hours is not None and hw.power_w is not None:
         it = Quantity.of(gpu_hours.range * hw.power_w.range / W_PER_KW, "estimated", "GPU-hours x board power")
