@@ -1,5 +1,5 @@
-"""The card of ledger runs: every run counted in the totals (failed, interrupted and sweep trials too), because
-all the compute spent counts (Schwartz et al. 2020, Green AI)."""
+"""The card of measured runs, built from their footprints: every run counted in the totals (failed, interrupted
+and sweep trials too), because all the compute spent counts (Schwartz et al. 2020, Green AI)."""
 
 from __future__ import annotations
 
@@ -8,96 +8,121 @@ from typing import Any, Mapping, Sequence
 from ..constants import INFER_FLOPS_PER_PARAM_TOKEN
 from ..errors import InvalidValueError, MissingInputError
 from ..footprint import Footprint
-from .figures import fig, sum_figures
-from .methods import dedup, run_constants, run_flops_kind
+from .figures import quantity_figure, sum_figures
+from .methods import dedup, flops_basis, meter_source, run_constants
 from .model import (COMPONENTS, LABELS, RUN_KEYS, TOTAL_KEYS, Card, Constant, Figure, RunRow, Series,
-                    combine_methods, generator_name, utc)
+                    generator_name, utc)
 from .pareto_table import pareto_constant, pareto_table, run_variants
 from .projection import project_runs_inference
 from .series import MAX_SERIES, run_series
 
+# what the card says of each per-run figure (the quantity's own basis is the meter or source)
+_RUN_BASES = {"gpu_hours": "GPUs x measured wall-clock", "duration_s": "first start to last end",
+              "it_energy_kwh": "meters, each device counted once", "energy_kwh": "IT energy x PUE",
+              "co2e_kg": "facility energy x grid intensity"}
+_TOTAL_BASES = {"flops": "sum over runs", "gpu_hours": "sum over runs of GPUs x measured wall-clock",
+                "duration_s": "sum of run wall-clocks (runs may have overlapped)",
+                "it_energy_kwh": "sum over runs of metered energy, each device counted once per run",
+                "energy_kwh": "sum over runs of IT energy x PUE",
+                "co2e_kg": "sum over runs of facility energy x grid intensity",
+                "cost_usd": "sum over runs of GPU-hours (or energy) x price"}
 
-def _record_footprint(rec: Mapping[str, Any]) -> Footprint:
-    from ..ledger import to_footprint
-    return to_footprint(dict(rec))
+
+_RECORD_META = {"run_id": "id", "name": "name", "project": "project", "tags": "tags", "status": "status",
+                "start_ts": "start_ts", "end_ts": "end_ts", "updated_ts": "updated_ts", "world_size": "world_size"}
 
 
-def _energy_method(rec: Mapping[str, Any]) -> str:
-    comps = (rec.get("provenance") or {}).get("components") or {}
-    kinds = {("measured" if v == "measured" else "estimated" if v == "estimated" else "mixed") for v in comps.values()}
-    return combine_methods(kinds) if kinds else "measured"
+def _runs(runs: Sequence[Any], footprints: Sequence[Footprint] | None
+          ) -> list[tuple[Footprint, Mapping[str, Any], Mapping[str, Any]]]:
+    """(footprint, context, run metadata) per run. A run is a Footprint (context: its `inputs`; metadata: its
+    `extra`) or a ledger record (footprint: `footprints[i]` or `wattwise.ledger.to_footprint(record)`; context:
+    the record's; metadata: the footprint's `extra`, completed from the record)."""
+    if footprints is not None and len(footprints) != len(runs):
+        raise InvalidValueError(f"{len(runs)} run records but {len(footprints)} footprints; give one footprint "
+                                "per run")
+    out = []
+    for i, run in enumerate(runs):
+        if isinstance(run, Footprint):
+            out.append((run, run.inputs, run.extra))
+            continue
+        if not isinstance(run, Mapping):
+            raise InvalidValueError(f"a run is a Footprint or a ledger record (dict), got {type(run).__name__}")
+        if footprints is not None:
+            fp = footprints[i]
+        else:
+            from ..ledger import to_footprint
+            fp = to_footprint(dict(run))
+        meta = dict(fp.extra)
+        for k, rk in _RECORD_META.items():
+            if meta.get(k) is None and run.get(rk) is not None:
+                meta[k] = run[rk]
+        out.append((fp, run.get("context") or {}, meta))
+    return out
 
 
-def _run_figures(rec: Mapping[str, Any], fp: Footprint) -> dict[str, Figure]:
-    prov = rec.get("provenance") or {}
-    sources = prov.get("sources") or {}
-    ctx = rec.get("context") or {}
-    e_method = _energy_method(rec)
-    f_method, f_basis = run_flops_kind(ctx, sources)
-    price = ctx.get("price") or {}
-    cost_method = "measured" if price.get("per") == "gpu_hour" else e_method
-    figs = {
-        "flops": fig("flops", fp.ranges.get("flops"), f_method, f_basis),
-        "gpu_hours": fig("gpu_hours", fp.ranges.get("gpu_hours"), "measured", "GPUs x measured wall-clock"),
-        "duration_s": fig("duration_s", fp.ranges.get("duration_s"), "measured", "first start to last end"),
-        "it_energy_kwh": fig("it_energy_kwh", fp.it_energy_kwh, e_method, "meters, each device counted once"),
-        "energy_kwh": fig("energy_kwh", fp.ranges.get("energy_kwh"), e_method, "IT energy x PUE"),
-        "co2e_kg": fig("co2e_kg", fp.ranges.get("co2e_kg"), e_method, "facility energy x grid intensity"),
-        "cost_usd": fig("cost_usd", fp.ranges.get("cost_usd"), cost_method,
-                        "GPU-hours x price" if price.get("per") == "gpu_hour" else "facility energy x price"),
-    }
-    comps = prov.get("components") or {}
-    for c, r in fp.energy_by_component_kwh.items():
-        kind = comps.get(c, "measured")
-        figs[c] = fig(c, r, kind if kind in ("measured", "estimated") else "mixed",
-                      sources.get(f"energy_{c}", ""))
+def _flops_figure(fp: Footprint, ctx: Mapping[str, Any]) -> Figure:
+    from ..measured import flops_quantity
+    q = fp.flops
+    if q is None:  # the basis says what the run declared it would report
+        return quantity_figure("flops", None, missing_basis=flops_quantity(0.0, ctx, fp.sources).basis)
+    if not q.basis:  # a footprint that does not say how: read the run's declaration
+        q = flops_quantity(float(q), ctx, fp.sources)
+    return quantity_figure("flops", q, flops_basis(q))
+
+
+def _run_figures(fp: Footprint, ctx: Mapping[str, Any]) -> dict[str, Figure]:
+    figs = {"flops": _flops_figure(fp, ctx)}
+    for k, basis in _RUN_BASES.items():
+        figs[k] = quantity_figure(k, getattr(fp, k), basis, missing_basis=basis)
+    per = (ctx.get("price") or {}).get("per")
+    cost = fp.cost_usd
+    by_gpu_hour = per == "gpu_hour" if per else bool(cost is not None and cost.basis.startswith("GPU-hours"))
+    basis = "GPU-hours x price" if by_gpu_hour else "facility energy x price"
+    figs["cost_usd"] = quantity_figure("cost_usd", cost, basis, missing_basis=basis)
+    for c, q in fp.energy_by_component_kwh.items():
+        figs[c] = quantity_figure(c, q, meter_source(fp, c))
     return figs
 
 
-def card_from_runs(records: Sequence[Mapping[str, Any]], *, footprints: Sequence[Footprint] | None = None,
+def card_from_runs(runs: Sequence[Any], *, footprints: Sequence[Footprint] | None = None,
                    samples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
                    selection: Mapping[str, Any] | None = None, title: str | None = None,
                    variants: Sequence[Any] | None = None, cost_axis: str = "energy", accuracy: str = "accuracy",
                    higher_is_better: bool = True, inference: Mapping[str, float] | None = None,
                    generator: str | None = None) -> Card:
-    """The card of ledger runs (all of them counted: failed, interrupted and sweep trials too).
+    """The card of measured runs (all of them counted: failed, interrupted and sweep trials too).
 
-    `footprints` default to the ledger's record -> Footprint conversion; `samples` maps run id to its ledger
-    samples (for the energy/power plots); `variants` (mappings with name, accuracy and a cost field) give the
-    Pareto table, else runs whose context holds an accuracy are compared; `inference` = {params, tokens} or
-    {params, tokens_per_day, days} projects serving cost at the runs' measured energy per FLOP.
+    `runs` are run footprints (`wattwise.ledger.to_footprint`, `Ledger.footprint`) or ledger records (converted
+    with `to_footprint`, or given with `footprints`, one per record). Every figure comes from a footprint; the
+    context (a record's, or a footprint's `inputs`) adds only what a footprint does not hold: the price, the
+    peak FLOP/s, an accuracy for the Pareto table. `samples` maps run id to its ledger samples (for the
+    energy/power plots); `variants` (mappings with name, accuracy and a cost field) give the Pareto table, else
+    runs whose context holds an accuracy are compared; `inference` = {params, tokens} or {params,
+    tokens_per_day, days} projects serving cost at the runs' measured energy per FLOP.
     """
-    records = list(records)
-    if not records:
+    runs = list(runs)
+    if not runs:
         raise MissingInputError("no runs to report on; check the run ids, --project or --tag "
                                 "(`wattwise runs list` shows what the ledger holds)")
-    fps = list(footprints) if footprints is not None else [_record_footprint(r) for r in records]
-    if len(fps) != len(records):
-        raise InvalidValueError(f"{len(records)} run records but {len(fps)} footprints; give one footprint per run")
-    n = len(records)
+    triples = _runs(runs, footprints)
+    pairs = [(fp, ctx) for fp, ctx, _ in triples]
+    n = len(triples)
     rows: list[RunRow] = []
     per_run: list[dict[str, Figure]] = []
     warnings: list[str] = []
-    for rec, fp in zip(records, fps):
-        figs = _run_figures(rec, fp)
+    for i, (fp, ctx, x) in enumerate(triples):
+        rid = str(x.get("run_id") or f"#{i}")
+        figs = _run_figures(fp, ctx)
         per_run.append(figs)
-        prov = rec.get("provenance") or {}
-        errors = [p.get("error") for p in prov.get("parts", []) if p.get("error")]
-        rows.append(RunRow(id=str(rec["id"]), name=rec.get("name"), project=rec.get("project"),
-                           tags=list(rec.get("tags") or []), status=str(rec.get("status") or "unknown"),
-                           start_utc=utc(rec.get("start_ts")), end_utc=utc(rec.get("end_ts")),
-                           hardware=rec.get("hardware"), zone=rec.get("region"),
-                           world_size=rec.get("world_size"), error="; ".join(errors) or None,
+        rows.append(RunRow(id=rid, name=x.get("name"), project=x.get("project"), tags=list(x.get("tags") or []),
+                           status=str(x.get("status") or "unknown"), start_utc=utc(x.get("start_ts")),
+                           end_utc=utc(x.get("end_ts")), hardware=fp.hardware, zone=fp.zone,
+                           world_size=x.get("world_size"), error="; ".join(x.get("errors") or []) or None,
                            figures={k: figs[k] for k in RUN_KEYS}))
-        for w in prov.get("warnings") or []:
-            warnings.append(f"run {rec['id']}: {w}")
+        for w in x.get("warnings") or []:
+            warnings.append(f"run {rid}: {w}")
 
-    bases = {"flops": "sum over runs", "gpu_hours": "sum over runs of GPUs x measured wall-clock",
-             "duration_s": "sum of run wall-clocks (runs may have overlapped)",
-             "it_energy_kwh": "sum over runs of metered energy, each device counted once per run",
-             "energy_kwh": "sum over runs of IT energy x PUE", "co2e_kg": "sum over runs of facility energy x grid "
-             "intensity", "cost_usd": "sum over runs of GPU-hours (or energy) x price"}
-    totals = {k: sum_figures(k, [f[k] for f in per_run], bases[k], n) for k in TOTAL_KEYS}
+    totals = {k: sum_figures(k, [f[k] for f in per_run], _TOTAL_BASES[k], n) for k in TOTAL_KEYS}
     f_kinds = {f["flops"].basis.split(":")[0] for f in per_run if f["flops"].known}
     if f_kinds:
         totals["flops"].basis = f"sum over runs ({', '.join(sorted(f_kinds))})"
@@ -109,7 +134,7 @@ def card_from_runs(records: Sequence[Mapping[str, Any]], *, footprints: Sequence
         cf.basis = "; ".join(srcs) if srcs else cf.basis
 
     # location, PUE, price
-    zones, pues, price_basis, methods = run_constants(records)
+    zones, pues, price_basis, methods = run_constants(pairs)
     pue_fig = None
     if len(pues) == 1:
         pue_fig = Figure("pue", "", pues[0].central, pues[0].low, pues[0].high, "estimated",
@@ -136,8 +161,9 @@ def card_from_runs(records: Sequence[Mapping[str, Any]], *, footprints: Sequence
             warnings.append(f"{LABELS[c]} energy is {cf.method}, not (only) metered: {cf.basis}")
 
     sel = dict(selection or {})
-    starts = [r.get("start_ts") for r in records if r.get("start_ts")]
-    ends = [r.get("end_ts") or r.get("updated_ts") for r in records if r.get("end_ts") or r.get("updated_ts")]
+    xs = [x for _, _, x in triples]
+    starts = [x.get("start_ts") for x in xs if x.get("start_ts")]
+    ends = [x.get("end_ts") or x.get("updated_ts") for x in xs if x.get("end_ts") or x.get("updated_ts")]
     period = {"start_utc": utc(min(starts)) if starts else None, "end_utc": utc(max(ends)) if ends else None}
     failed = sum(v for k, v in counts.items() if k in ("failed", "interrupted", "lost"))
     notes = [f"All {n} run{'s' if n != 1 else ''} are counted in the totals"
@@ -148,20 +174,20 @@ def card_from_runs(records: Sequence[Mapping[str, Any]], *, footprints: Sequence
              "Methods) that convert measured energy and GPU-hours into facility energy, CO2e and dollars."]
 
     hw_runs: dict[str, int] = {}
-    for r in records:
-        if r.get("hardware"):
-            hw_runs[r["hardware"]] = hw_runs.get(r["hardware"], 0) + 1
+    for fp, _ in pairs:
+        if fp.hardware:
+            hw_runs[fp.hardware] = hw_runs.get(fp.hardware, 0) + 1
     hardware = [f"{h} ({k} run{'s' if k != 1 else ''})" for h, k in sorted(hw_runs.items())]
     series: list[Series] = []
-    for rec in records:
-        if samples and samples.get(rec["id"]):
-            series.extend(run_series(rec, samples[rec["id"]]))
+    for row, x in zip(rows, xs):
+        if samples and samples.get(row.id):
+            series.extend(run_series(row.id, row.name, x.get("start_ts"), samples[row.id]))
     if len(series) > MAX_SERIES:
         warnings.append(f"plots show the first {MAX_SERIES} of {len(series)} run/rank series")
         series = series[:MAX_SERIES]
 
     if variants is None:
-        variants = run_variants(records, fps)
+        variants = run_variants([(r.name or r.id, fp, ctx) for r, (fp, ctx) in zip(rows, pairs)])
     pareto = pareto_table(variants, cost_axis, accuracy, higher_is_better) if variants else None
 
     inf = None
@@ -174,11 +200,10 @@ def card_from_runs(records: Sequence[Mapping[str, Any]], *, footprints: Sequence
         methods.append(pareto_constant())
 
     return Card(title=title or _title(sel, rows), kind="runs", generator=generator or generator_name(),
-                selection=sel, totals=totals, energy_by_component=comps, hardware=hardware, zones=list(zones.values()),
-                pue=pue_fig, price_basis=price_basis, period=period, counts=counts, runs=rows,
-                methods=dedup(methods), inference=inf, pareto=pareto, series=series, notes=notes,
+                selection=sel, totals=totals, energy_by_component=comps, hardware=hardware,
+                zones=list(zones.values()), pue=pue_fig, price_basis=price_basis, period=period, counts=counts,
+                runs=rows, methods=dedup(methods), inference=inf, pareto=pareto, series=series, notes=notes,
                 warnings=warnings)
-
 
 
 def _title(sel: Mapping[str, Any], rows: list[RunRow]) -> str:

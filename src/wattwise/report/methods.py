@@ -1,14 +1,13 @@
 """What the card's numbers depend on: the methods section (each constant with its source), the grid zones
-with their catalog details, and how a FLOPs figure was obtained (counted = measured; 6ND or given = estimated)."""
+with their catalog details."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..constants import J_PER_KWH, TRAIN_FLOPS_PER_PARAM_TOKEN
+from ..constants import FLOPS_SOURCE, J_PER_KWH, TRAIN_FLOPS_PER_PARAM_TOKEN
 from ..errors import WattwiseError
-from ..footprint import Footprint, Range
-from .figures import range_of
+from ..footprint import Footprint, Quantity, Range
 from .model import Constant, Zone
 
 _SOURCE_NAMES = {"energy_gpu": ("GPU energy meter", "GPU energy"), "energy_cpu": ("CPU energy meter", "CPU energy"),
@@ -48,50 +47,50 @@ def dedup(items: list[Constant]) -> list[Constant]:
     return out
 
 
-def flops_kind(source: str) -> tuple[str, str]:
-    """(method, basis) of a FLOPs figure from its source text: counted (measured), 6ND or given (estimated)."""
-    s = (source or "").lower()
-    if not s or "count" in s or "trac" in s:
-        return "measured", "counted" + (f": {source}" if source else " by the tracker")
-    if "6 n d" in s or "6nd" in s or "c = 6" in s:
-        return "estimated", f"6ND: {source}"
-    if s == "given":
-        return "estimated", "given by the user"
-    return "estimated", source
+def flops_basis(q: Quantity, source: str = "") -> str:
+    """The card's wording of how FLOPs were obtained, from the quantity's method and basis (or `source` when
+    the quantity has no basis): 'counted: ...', '6ND: ...', 'given by the user', or the basis itself."""
+    b = q.basis or source
+    if q.method in ("counted", "measured"):
+        return b if b.startswith("counted") else "counted" + (f": {b}" if b else " by the tracker")
+    if b == "given":
+        return "given by the user"
+    if b.startswith(FLOPS_SOURCE):
+        return f"6ND: {b}"
+    return b
 
 
-def run_flops_kind(ctx: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[str, str]:
-    """FLOPs of a tracked run: declared by `extra={"flops_method": "counted" | "6ND"}` or a `flops` source,
-    else reported through `step(flops=...)` without saying how they were obtained."""
-    declared = str(ctx.get("flops_method") or "").lower()
-    if declared in ("counted", "traced", "measured"):
-        return "measured", "counted" + (f": {sources['flops']}" if sources.get("flops") else " (declared by the run)")
-    if declared in ("6nd", "6 n d", "formula", "estimated"):
-        return "estimated", "6ND" + (f": {sources['flops']}" if sources.get("flops") else " (declared by the run)")
-    if sources.get("flops"):
-        return flops_kind(sources["flops"])
-    return "estimated", "reported to the tracker by step(flops=...); counted or 6ND not recorded"
+def meter_source(fp: Footprint, component: str) -> str:
+    """The source text of a component's meter, without the 'measured: ' / 'estimated: ' label."""
+    q = fp.energy_by_component_kwh.get(component)
+    if q is not None and q.basis:
+        return q.basis
+    text = fp.sources.get(f"energy_{component}", "")
+    head, sep, rest = text.partition(": ")
+    return rest if sep and (head in ("measured", "estimated") or head.startswith("mixed")) else text
 
 
-def run_constants(records: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Zone], list[Range], list[str],
-                                                                 list[Constant]]:
-    """Zones, distinct PUE ranges, price bases and the methods list of ledger run records."""
+def run_constants(runs: Sequence[tuple[Footprint, Mapping[str, Any]]]) -> tuple[dict[str, Zone], list[Range],
+                                                                               list[str], list[Constant]]:
+    """Zones, distinct PUE ranges, price bases and the methods list of runs, each a (footprint, context) pair:
+    the context gives what a footprint does not hold (the price, the peak FLOP/s, whether the location is known)."""
     zones: dict[str, Zone] = {}
     pues: list[Range] = []
     price_basis: list[str] = []
     methods: list[Constant] = []
-    for rec in records:
-        ctx = rec.get("context") or {}
-        src = ((rec.get("provenance") or {}).get("sources") or {}) | (ctx.get("sources") or {})
-        if rec.get("region") and rec["region"] not in zones:
-            zones[rec["region"]] = zone_info(rec["region"], rec.get("intensity_g_per_kwh"), src.get("intensity", ""))
-        elif not rec.get("region") and rec.get("intensity_g_per_kwh") is not None:
+    for fp, ctx in runs:
+        src = {k: meter_source(fp, k[len("energy_"):]) if k.startswith("energy_") else v
+               for k, v in fp.sources.items()}
+        inten = None if fp.intensity_g_per_kwh is None else float(fp.intensity_g_per_kwh)
+        if fp.zone and fp.zone not in zones:
+            zones[fp.zone] = zone_info(fp.zone, inten, src.get("intensity", ""))
+        elif not fp.zone and inten is not None:
             unknown = ctx.get("location_known") is False
-            key = "unknown" if unknown else f"intensity {rec['intensity_g_per_kwh']:g}"
+            key = "unknown" if unknown else f"intensity {inten:g}"
             zones.setdefault(key, Zone("unknown" if unknown else "(given)",
                                        "location unknown: world average" if unknown else None,
-                                       rec["intensity_g_per_kwh"], source=src.get("intensity", "given")))
-        pr = range_of(ctx.get("pue"))
+                                       inten, source=src.get("intensity", "given")))
+        pr = None if fp.pue is None else fp.pue.range
         if pr is not None and pr not in pues:
             pues.append(pr)
             methods.append(Constant("PUE", "facility energy = IT energy x PUE", src.get("pue", "recorded with the run"),

@@ -22,17 +22,21 @@ def pareto_constant() -> Constant:
                     "when at least as accurate and cheaper, or more accurate at no more cost")
 
 
-def run_variants(records: Sequence[Mapping[str, Any]], fps: Sequence[Footprint]) -> list[dict[str, Any]]:
-    """Runs whose context holds an accuracy (`accuracy` or `metrics.accuracy`) as Pareto variants."""
+def run_variants(runs: Sequence[tuple[str, Footprint, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Runs (name, footprint, context) whose context holds an accuracy (`accuracy` or `metrics.accuracy`) as
+    Pareto variants; none unless at least two have one."""
     out = []
-    for rec, fp in zip(records, fps):
-        ctx = rec.get("context") or {}
+    for name, fp, ctx in runs:
         acc = ctx.get("accuracy", (ctx.get("metrics") or {}).get("accuracy"))
         if acc is None:
             continue
-        out.append({"name": rec.get("name") or rec["id"], "accuracy": acc, "energy_kwh": fp.energy_kwh,
-                    "flops": fp.flops, "cost_usd": fp.cost_usd, "latency_s": None})
+        out.append({"name": name, "accuracy": acc, "energy_kwh": _f(fp.energy_kwh), "flops": _f(fp.flops),
+                    "cost_usd": _f(fp.cost_usd), "latency_s": None})
     return out if len(out) >= 2 else []
+
+
+def _f(q) -> float | None:
+    return None if q is None else float(q)
 
 
 def pareto_table(variants: Sequence[Any], cost_axis: str, accuracy: str, higher_is_better: bool) -> dict[str, Any]:

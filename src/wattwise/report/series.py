@@ -11,12 +11,14 @@ MAX_SERIES_POINTS = 200
 MAX_SERIES = 24
 
 
-def run_series(rec: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> list[Series]:
-    """Cumulative IT energy and mean power of each rank of run `rec` (at most MAX_SERIES_POINTS each)."""
+def run_series(run_id: str, name: str | None, start_ts: float | None,
+               samples: Sequence[Mapping[str, Any]]) -> list[Series]:
+    """Cumulative IT energy and mean power of each rank of a run (at most MAX_SERIES_POINTS points each);
+    sample times are made relative to the run's start when they are absolute."""
     by_rank: dict[int, list[Mapping]] = {}
     for s in samples:
         by_rank.setdefault(int(s.get("rank") or 0), []).append(s)
-    start = rec.get("start_ts")
+    start = start_ts
     out = []
     for rank in sorted(by_rank):
         rows = sorted(by_rank[rank], key=lambda s: s["t_s"])
@@ -31,5 +33,5 @@ def run_series(rec: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> 
         for i in range(1, len(rows)):
             dt = t[i] - t[i - 1]
             p.append((e[i] - e[i - 1]) * J_PER_KWH / dt if dt > 0 else None)
-        out.append(Series(rec["id"], rec.get("name"), rank, t, e, p))
+        out.append(Series(run_id, name, rank, t, e, p))
     return out
