@@ -263,3 +263,14 @@ def test_eight_processes_two_hundred_runs_each_all_present(tmp_path):
     assert con.execute("SELECT count(*) FROM samples").fetchone()[0] == 1600
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     print(f"1600 concurrent run writes from 8 processes in {elapsed:.2f} s")
+
+
+def test_ledger_gives_footprints_that_carry_their_run_inputs(tmp_path):
+    ctx = dict(CTX, accuracy=0.93, flops_method="counted", location_known=True)
+    with Ledger(tmp_path / "l.db") as led:
+        led.write_part("abc123", ctx, part(readings=[reading("h/gpu/0")], flops=2e15))
+        fp = led.footprint("abc")
+        assert [f.extra["run_id"] for f in led.footprints(project="p")] == ["abc123"]
+    assert fp.inputs["price"]["per"] == "gpu_hour" and fp.inputs["peak_flop_per_s"] == 1e15
+    assert fp.inputs["accuracy"] == 0.93 and fp.flops.method == "counted"
+    assert fp.cost_usd.range.as_tuple() == pytest.approx((1.0, 2.0, 4.0))  # 1 GPU-hour x 1-2-4 USD

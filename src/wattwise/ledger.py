@@ -425,6 +425,14 @@ class Ledger:
                     " (`wattwise runs list` shows the ids)" if len(rows) == 0 else f"; the prefix matches several"))
         return self._record(rows[0])
 
+    def footprint(self, run_id: str) -> Footprint:
+        """The Footprint of one run (a unique id prefix is accepted)."""
+        return to_footprint(self.run(run_id))
+
+    def footprints(self, **filters) -> list[Footprint]:
+        """Footprints of the runs `runs(**filters)` selects (project, tag, ids, status), oldest first."""
+        return [to_footprint(r) for r in self.runs(**filters)]
+
     def samples(self, run_id: str) -> list[dict]:
         """Checkpoint samples of a run (cumulative energy per component of each rank), in time order."""
         rid = self.run(run_id)["id"]
@@ -489,7 +497,7 @@ def _legacy_footprint(record: dict) -> Footprint:
         if record.get(name) is not None:
             q[name] = Quantity(record[name], method="measured")
     return Footprint(**q, it_energy_kwh=Quantity.from_dict(rg.get("it_energy_kwh"), "measured"),
-                     energy_by_component_kwh={c: Quantity.from_dict(r, "measured")
+                     energy_by_component_kwh={c: Quantity.from_dict(r, _legacy_method(prov, c))
                                               for c, r in rg.get("energy_by_component_kwh", {}).items() if r},
                      pue=Quantity.from_dict(ctx.get("pue")), intensity_g_per_kwh=Quantity.from_dict(
                          ctx.get("intensity_g_per_kwh")), mfu=record.get("mfu"), flop_per_s=record.get("flop_per_s"),
@@ -497,6 +505,11 @@ def _legacy_footprint(record: dict) -> Footprint:
                      extra={"world_size": record.get("world_size"), "start_ts": record.get("start_ts"),
                             "end_ts": record.get("end_ts"), "warnings": prov.get("warnings", []),
                             "errors": [p["error"] for p in prov.get("parts", []) if p.get("error")]})
+
+
+def _legacy_method(prov: dict, component: str) -> str:
+    kind = (prov.get("components") or {}).get(component, "measured")
+    return kind if kind in ("measured", "estimated") else "mixed"
 
 
 def footprint(run_id: str, path: str | os.PathLike | None = None) -> Footprint:

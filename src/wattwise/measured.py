@@ -68,6 +68,20 @@ def flops_quantity(total: float, ctx: Mapping[str, Any], sources: Mapping[str, s
                     basis="reported to the tracker by step(flops=...); counted or 6ND not recorded")
 
 
+# context keys a footprint carries as its inputs, so that a card can be built from footprints alone
+_INPUT_KEYS = ("name", "project", "tags", "price", "peak_flop_per_s", "location_known", "flops_method", "dtype",
+               "accuracy", "metrics", "command")
+
+
+def run_inputs(ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """What a tracked run was given: its names, price, peak, location status and user-reported results."""
+    out = {k: ctx[k] for k in _INPUT_KEYS if ctx.get(k) is not None}
+    out["tags"] = list(ctx.get("tags") or [])
+    out.setdefault("name", None)
+    out.setdefault("project", None)
+    return out
+
+
 def footprint_from_parts(parts: list[dict], context: Mapping[str, Any], run_id: str | None = None,
                          status: str | None = None) -> Footprint:
     """Footprint of the parts of one run (see the module docstring). `context` is the run context's dict
@@ -152,5 +166,5 @@ def footprint_from_parts(parts: list[dict], context: Mapping[str, Any], run_id: 
                      cost_usd=cost, it_energy_kwh=it, energy_by_component_kwh=comps, pue=pue,
                      intensity_g_per_kwh=inten, mfu=mfu, flop_per_s=flop_per_s, method="measured",
                      hardware="; ".join(hw) or None, zone=ctx.get("region"),
-                     inputs={"name": ctx.get("name"), "project": ctx.get("project"), "tags": list(ctx.get("tags") or [])},
+                     inputs=run_inputs(ctx),
                      sources=sources, missing=missing, extra=extra)
