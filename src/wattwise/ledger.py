@@ -26,7 +26,7 @@ from typing import Any, Iterable
 from .constants import J_PER_KWH  # noqa: F401 (re-exported for older importers)
 from .errors import WattwiseError
 from .footprint import Footprint
-from .ledger_rows import _c, _part_status, index_columns, to_footprint
+from .ledger_rows import _c, _d, _part_status, index_columns, to_footprint  # noqa: F401 (_d: older importers)
 from .measured import STATUSES, combine_status, footprint_from_parts  # noqa: F401 (re-exported)
 
 APPLICATION_ID = 0x57415454  # 'WATT'

@@ -1,5 +1,5 @@
 """`build_card`: the card of ledger runs (by ids, project and/or tag) or of an estimate. The only place the report
-opens the ledger: it reads run records and, for the plots, their samples."""
+opens the ledger: it reads the runs' footprints and, for the plots, their samples."""
 
 from __future__ import annotations
 
@@ -61,5 +61,6 @@ def build_card(run_ids: Sequence[str] | None = None, *, project: str | None = No
         if own:
             led.close()
     selection = {"project": project, "tag": tag, "ids": list(run_ids) if run_ids else None}
-    return card_from_runs(records, samples=samples, selection=selection, title=title, variants=variants,
+    from ..ledger import to_footprint
+    return card_from_runs([to_footprint(r) for r in records], samples=samples, selection=selection, title=title, variants=variants,
                           cost_axis=cost_axis, accuracy=accuracy, inference=inference, generator=generator)
