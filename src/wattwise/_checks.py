@@ -9,7 +9,10 @@ from .errors import InvalidValueError
 
 def check_number(name: str, value, *, positive: bool = True, allow_zero: bool = False,
                  upper: float | None = None) -> float:
-    """Return `value` as a float, or raise InvalidValueError naming `name` and what is accepted."""
+    """Return `value` as a float, or raise InvalidValueError naming `name` and what is accepted.
+
+    A Python argument name is quoted in backticks (`power_w`) so that the CLI can replace it by its flag."""
+    name = name if name.startswith("-") or name.startswith("`") else f"`{name}`"
     try:
         x = float(value)
     except (TypeError, ValueError):

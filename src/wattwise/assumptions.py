@@ -56,7 +56,7 @@ def intensity(region: str | None = None, intensity_g_per_kwh: float | None = Non
     """(intensity, zone) from an explicit intensity or a region; (None, None) when neither is given."""
     from . import catalog
     if region is not None and intensity_g_per_kwh is not None:
-        raise ContradictoryInputError("give region (intensity from the catalog) or intensity_g_per_kwh, not both")
+        raise ContradictoryInputError("give `region` (intensity from the catalog) or `intensity_g_per_kwh`, not both")
     if intensity_g_per_kwh is not None:
         x = check_number("intensity_g_per_kwh", intensity_g_per_kwh, allow_zero=True)
         return Quantity(x, method="estimated", basis="given"), None
@@ -89,7 +89,7 @@ def pue(value: float | str | None = None, *, provider: str | None = None, zone=N
                 return pue_preset(value, origin)
             raise
         if x < 1:
-            raise InvalidValueError(f"pue must be >= 1 (facility energy / IT energy), got {value!r}")
+            raise InvalidValueError(f"`pue` must be >= 1 (facility energy / IT energy), got {value!r}")
         return Quantity(x, method="estimated", basis=f"given ({origin})" if origin else "given")
     preset = provider or (catalog.PROVIDER_PRESET.get(zone.provider) if zone is not None and zone.provider else None)
     return pue_preset(preset or catalog.DEFAULT_PRESET)
@@ -108,13 +108,13 @@ def throughput(acc=None, dtype: str = defaults.DEFAULT_DTYPE, *, mfu: float | No
     """Achieved FLOP/s per accelerator: given, or peak x MFU (given, or the published range)."""
     mfu = None if mfu is None else check_fraction("mfu", mfu)
     if flop_per_s is not None and mfu is not None:
-        raise ContradictoryInputError("give mfu (a fraction of the GPU's peak) or flop_per_s (achieved), not both")
+        raise ContradictoryInputError("give `mfu` (a fraction of the GPU's peak) or `flop_per_s` (achieved), not both")
     if flop_per_s is not None:
         return Quantity(check_number("flop_per_s", flop_per_s), method="estimated",
                         basis="given achieved FLOP/s per GPU")
     if acc is None:
         if mfu is not None:
-            raise InvalidValueError("mfu needs gpu (MFU is a fraction of that GPU's peak FLOP/s)")
+            raise InvalidValueError("`mfu` needs `gpu` (MFU is a fraction of that GPU's peak FLOP/s)")
         return None
     peak = peak_flop_per_s(acc, dtype)
     rng = peak.range * (Range.point(mfu) if mfu is not None else defaults.MFU)
@@ -190,9 +190,9 @@ def price(acc=None, *, usd_per_gpu_hour: float | None = None, usd_per_kwh: float
     spread of the catalog's dated on-demand offers for the accelerator (of `provider` when it is a cloud)."""
     from . import catalog
     if usd_per_gpu_hour is not None and usd_per_kwh is not None:
-        raise ContradictoryInputError("give usd_per_gpu_hour (cloud) or usd_per_kwh (owned hardware), not both")
+        raise ContradictoryInputError("give `usd_per_gpu_hour` (cloud) or `usd_per_kwh` (owned hardware), not both")
     if hardware_usd is not None and usd_per_kwh is None:
-        raise InvalidValueError("hardware_usd (amortisation) goes with usd_per_kwh, not with a cloud price per "
+        raise InvalidValueError("`hardware_usd` (amortisation) goes with `usd_per_kwh`, not with a cloud price per "
                                 "GPU-hour")
     if usd_per_gpu_hour is not None:
         x = check_number("usd_per_gpu_hour", usd_per_gpu_hour, allow_zero=True)
@@ -209,7 +209,7 @@ def price(acc=None, *, usd_per_gpu_hour: float | None = None, usd_per_kwh: float
             basis += f" + hardware {hw:g} USD per GPU amortised over {years:g} years"
         return Price("kwh", Quantity(x, method="estimated", basis=basis), hw, life_h), None
     if acc is None:
-        return None, "give usd_per_gpu_hour, usd_per_kwh, or a gpu with known prices"
+        return None, "give `usd_per_gpu_hour`, `usd_per_kwh`, or a `gpu` with known prices"
     try:
         pr = catalog.price_range(acc.accelerator_id, provider if provider in ("aws", "azure", "gcp") else None)
     except WattwiseError as err:

@@ -86,7 +86,7 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     duration_s = _opt("duration_s", duration_s)
     energy_kwh = _energy_input(energy_kwh)
     if isinstance(gpus, bool) or not isinstance(gpus, int) and not (isinstance(gpus, float) and gpus.is_integer()):
-        raise InvalidValueError(f"gpus must be a whole number >= 1, got {gpus!r}")
+        raise InvalidValueError(f"`gpus` must be a whole number >= 1, got {gpus!r}")
     gpus = int(check_number("gpus", gpus))
     if active_params is not None and params is not None and active_params > params:
         raise ContradictoryInputError(
@@ -122,8 +122,8 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     if train_flops is not None:
         hw.sources["flops"] = train_flops.basis
     else:
-        hw.missing["flops"] = ("give flops, or params and tokens (C = 6ND)" if n is None and tokens is None
-                               else "give tokens" if tokens is None else "give params")
+        hw.missing["flops"] = ("give `flops`, or `params` and `tokens` (C = 6ND)" if n is None and tokens is None
+                               else "give `tokens`" if tokens is None else "give `params`")
 
     # GPU-hours and wall-clock
     gh = None
@@ -154,7 +154,7 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     serve_tokens = _inference_tokens(inference_tokens, inference_tokens_per_day, inference_days)
     if serve_tokens is not None:
         if n is None:
-            raise ContradictoryInputError("inference tokens need params (or active_params): "
+            raise ContradictoryInputError("inference tokens need `params` (or `active_params`): "
                                           "serving costs 2 N FLOPs per token")
         if per_token is not None:
             infer_per_token = per_token["forward_flops_per_token"]
@@ -196,7 +196,7 @@ def _alias(name: str, value, old: str, old_value):
     if old_value is None:
         return value
     if value is not None and value != old_value:
-        raise ContradictoryInputError(f"{old} is an older name of {name}; give one of them")
+        raise ContradictoryInputError(f"`{old}` is an older name of `{name}`; give one of them")
     return old_value
 
 
@@ -217,13 +217,13 @@ def _inference_tokens(total, per_day, days) -> float | None:
     days = _opt("inference_days", days)
     if per_day is not None:
         if days is None:
-            raise InvalidValueError("inference_tokens_per_day needs inference_days (how long the model serves)")
+            raise InvalidValueError("`inference_tokens_per_day` needs `inference_days` (how long the model serves)")
         from_rate = per_day * days
         if total is not None:
             _agree("inference_tokens", total, "inference_tokens_per_day x inference_days", from_rate)
         return from_rate
     if days is not None:
-        raise InvalidValueError("inference_days needs inference_tokens_per_day")
+        raise InvalidValueError("`inference_days` needs `inference_tokens_per_day`")
     return total
 
 
@@ -236,19 +236,19 @@ def _resolve_hardware(*, gpu, gpus, dtype, mfu, flop_per_s, power_w, region, int
     if hw.throughput is not None:
         hw.sources["throughput"] = hw.throughput.basis
     else:
-        hw.missing["gpu_hours"] = "give gpu (with mfu or its default range), flop_per_s, or gpu_hours"
+        hw.missing["gpu_hours"] = "give `gpu` (with `mfu` or its default range), `flop_per_s`, or `gpu_hours`"
 
     hw.power_w = assumptions.board_power(acc, power_w)
     if hw.power_w is not None:
         hw.sources["power"] = hw.power_w.basis
     else:
-        hw.missing["energy_kwh"] = "give power_w, energy_kwh, or a gpu with a known TDP"
+        hw.missing["energy_kwh"] = "give `power_w`, `energy_kwh`, or a `gpu` with a known TDP"
 
     hw.intensity, zone = assumptions.intensity(region, intensity)
     if hw.intensity is not None:
         hw.sources["intensity"] = hw.intensity.basis
     else:
-        hw.missing["co2e_kg"] = "give region or intensity_g_per_kwh"
+        hw.missing["co2e_kg"] = "give `region` or `intensity_g_per_kwh`"
     hw.pue = assumptions.pue(pue, provider=provider, zone=zone)
     hw.sources["pue"] = hw.pue.basis
 
@@ -283,7 +283,7 @@ def _chain(hw: _Hardware, flops: Quantity | None, gpu_hours: Quantity | None,
         q["duration_s"] = Quantity.of(gpu_hours.range * S_PER_HOUR / hw.gpus, gpu_hours.method, "GPU-hours / GPUs")
         missing.pop("gpu_hours", None)
     else:
-        missing.setdefault("gpu_hours", "give gpu_hours, duration_s, or FLOPs with a throughput")
+        missing.setdefault("gpu_hours", "give `gpu_hours`, `duration_s`, or FLOPs with a throughput")
     it = None
     if it_energy_kwh is not None:
         it = Quantity.of(it_energy_kwh, "estimated", "given IT energy")
@@ -302,7 +302,7 @@ def _chain(hw: _Hardware, flops: Quantity | None, gpu_hours: Quantity | None,
         if name not in q:
             missing.setdefault(name, "needs GPU-hours first" if gpu_hours is None else
                                "needs energy first" if name == "co2e_kg" and it is None else
-                               "give power_w or a gpu with a known TDP")
+                               "give `power_w` or a `gpu` with a known TDP")
     cost = hw.price.cost(gpu_hours, q.get("energy_kwh")) if hw.price is not None else None
     if cost is not None:
         q["cost_usd"] = cost.with_(basis=hw.price.basis)

@@ -11,6 +11,7 @@ from ..estimator import estimate
 from ..footprint import QUANTITIES, Footprint
 from ..siting import where
 from . import _format as fmt
+from ._flags import flagify
 from ._output import console, print_json
 
 Num = Optional[str]  # numbers arrive as text so that 7B / 1.4T / 150e12 all parse, with a clear error otherwise
@@ -87,7 +88,7 @@ def print_footprint(fp: Footprint, title: str) -> None:
     for q in QUANTITIES:
         r = fp.ranges.get(q)
         if r is None:
-            table.add_row(fmt.LABEL[q], "[dim]n/a[/dim]", f"[yellow]{fp.missing.get(q, '')}[/yellow]")
+            table.add_row(fmt.LABEL[q], "[dim]n/a[/dim]", f"[yellow]{flagify(fp.missing.get(q, ''))}[/yellow]")
         else:
             table.add_row(fmt.LABEL[q], fmt.FORMAT[q](r.central), fmt.span(q, r))
     if fp.mfu is not None:

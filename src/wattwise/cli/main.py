@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     except WattwiseError as e:
         if os.environ.get("WATTWISE_DEBUG"):
             raise
-        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        from ._flags import flagify
+        err.print(f"[red]error:[/red] {flagify(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback
         if os.environ.get("WATTWISE_DEBUG"):
