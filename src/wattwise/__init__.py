@@ -21,7 +21,10 @@ _EXPORTS: dict[str, str] = {
     "MissingExtraError": ".errors",
     # footprint and estimation
     "Footprint": ".footprint",
-    "Range": ".footprint",
+    "Quantity": ".quantity",
+    "Range": ".quantity",
+    "total": ".footprint",
+    "assumptions": ".assumptions",
     "energy_to_co2e": ".footprint",
     "cost_from_gpu_hours": ".footprint",
     "cost_from_energy": ".footprint",
@@ -63,7 +66,7 @@ _EXPORTS: dict[str, str] = {
     "render_card": ".report",
 }
 
-_SUBMODULES = {"catalog", "scaling", "flops", "report", "compress"}
+_SUBMODULES = {"catalog", "scaling", "flops", "report", "compress", "assumptions"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
