@@ -97,70 +97,20 @@ def _world_range() -> Range:
 
 
 def resolve_location(region: str | None, pue: float | str | None, cfg: dict | None = None) -> dict[str, Any]:
-    """Region (zone), intensity and PUE ranges with their sources.
+    """Region (zone), intensity and PUE with their sources, resolved by wattwise.assumptions (as an estimate's).
 
     Explicit arguments must be valid (WattwiseError otherwise); environment and config values that do not
     resolve are reported with a warning and treated as unknown.
     """
-    from . import catalog
-    from ._checks import check_number
+    from . import assumptions
     cfg = read_config() if cfg is None else cfg
-    out: dict[str, Any] = {"sources": {}}
-    zone, origin = None, None
-    if region is not None:
-        zone, origin = catalog.zone(region), "argument"
-    else:
-        for origin, value in (("WATTWISE_REGION", os.environ.get("WATTWISE_REGION")),
-                              (f"config {config_path()}", cfg.get("region"))):
-            if value:
-                try:
-                    zone = catalog.zone(str(value))
-                    break
-                except WattwiseError as e:
-                    _warn(f"wattwise: {origin} region ignored: {e}; location reported as unknown")
-    if zone is not None:
-        name = f"{zone.provider}:{zone.zone_id}" if zone.kind == "cloud-region" else zone.zone_id
-        out.update(region=name, location_known=True,
-                   intensity_g_per_kwh=Range.point(zone.intensity_g_per_kwh))
-        out["sources"]["intensity"] = (f"{name} ({zone.name}, from {origin}) {zone.intensity_g_per_kwh:g} gCO2e/kWh, "
-                                       f"{zone.year}, {zone.basis}, {zone.source}")
-    else:
-        w = _world_range()
-        out.update(region=None, location_known=False, intensity_g_per_kwh=w)
-        out["sources"]["intensity"] = (f"location UNKNOWN (give region=, WATTWISE_REGION or the config file): world "
-                                       f"average {WORLD_SOURCE}; range {w.low:g}-{w.high:g} = 10th-90th percentile "
-                                       "of country intensities in the catalog")
-    value, origin = pue, "argument"
-    if value is None:
-        for origin, v in (("WATTWISE_PUE", os.environ.get("WATTWISE_PUE")), ("config", cfg.get("pue"))):
-            if v not in (None, ""):
-                value = v
-                break
-    rng = None
-    if value is not None:
-        try:
-            try:
-                x = check_number("pue", value)
-            except WattwiseError:
-                p = catalog.pue(str(value))
-                rng = Range(p.low, p.pue, p.high)
-                out["sources"]["pue"] = f"preset {p.preset} ({origin}): {p.pue} ({p.period}; {p.source})"
-            else:
-                if x < 1:
-                    raise InvalidValueError(f"pue must be >= 1 (facility energy / IT energy), got {value!r}")
-                rng = Range.point(x)
-                out["sources"]["pue"] = f"given ({origin})"
-        except WattwiseError as e:
-            if origin == "argument":
-                raise
-            _warn(f"wattwise: {origin} PUE ignored: {e}")
-    if rng is None:
-        preset = catalog.PROVIDER_PRESET.get(zone.provider) if zone is not None and zone.provider else None
-        p = catalog.pue(preset or catalog.DEFAULT_PRESET)
-        rng = Range(p.low, p.pue, p.high)
-        out["sources"]["pue"] = f"preset {p.preset}: {p.pue} ({p.period}; {p.source}); {p.notes}"
-    out["pue"] = rng
-    return out
+    loc = assumptions.location(
+        region, pue, warn=_warn,
+        fallbacks_region=[("WATTWISE_REGION", os.environ.get("WATTWISE_REGION")),
+                          (f"config {config_path()}", cfg.get("region"))],
+        fallbacks_pue=[("WATTWISE_PUE", os.environ.get("WATTWISE_PUE")), ("config", cfg.get("pue"))])
+    return {"region": loc.region, "location_known": loc.known, "intensity_g_per_kwh": loc.intensity_g_per_kwh.range,
+            "pue": loc.pue.range, "sources": {"intensity": loc.intensity_g_per_kwh.basis, "pue": loc.pue.basis}}
 
 
 # --- run ids and ranks --------------------------------------------------------------------------------------------
@@ -609,22 +559,11 @@ class Tracker:
                 sources["peak"] = f"{acc.model} peak {self.dtype} {peak:.4g} FLOP/s ({acc.source})"
             except WattwiseError as e:
                 sources["peak"] = str(e)
-        price = None
-        if self.usd_per_gpu_hour is not None:
-            price = {"per": "gpu_hour", "low": self.usd_per_gpu_hour, "central": self.usd_per_gpu_hour,
-                     "high": self.usd_per_gpu_hour}
-            sources["cost"] = "given price per GPU-hour"
-        elif self.usd_per_kwh is not None:
-            price = {"per": "kwh", "low": self.usd_per_kwh, "central": self.usd_per_kwh, "high": self.usd_per_kwh}
-            sources["cost"] = "given electricity price per kWh (facility energy)"
-        elif acc is not None and labels:
-            from . import catalog
-            try:
-                pr = catalog.price_range(acc.accelerator_id)
-                price = {"per": "gpu_hour", "low": pr.low, "central": pr.central, "high": pr.high}
-                sources["cost"] = f"{pr.source}, newest {pr.as_of}: {pr.low:g}-{pr.central:g}-{pr.high:g} USD/GPU-h"
-            except WattwiseError as e:
-                sources["cost"] = str(e)
+        from . import assumptions
+        pr, why = assumptions.price(acc if labels or self._gpu_acc is not None else None,
+                                    usd_per_gpu_hour=self.usd_per_gpu_hour, usd_per_kwh=self.usd_per_kwh)
+        price = pr.to_dict() if pr is not None else None
+        sources["cost"] = pr.basis if pr is not None else why
         for s in self._slots:
             sources[f"energy_{s.component}"] = s.source()
         return {"name": self.name, "project": self.project, "tags": self.tags, "region": loc["region"],
