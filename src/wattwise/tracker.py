@@ -38,15 +38,10 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import InvalidValueError, WattwiseError
-from .footprint import Footprint, Range
+from .errors import WattwiseError
+from .footprint import Footprint
 
 DEFAULT_INTERVAL_S = 1.0
-# World average grid intensity: Our World in Data, carbon intensity of electricity, World (OWID_WRL), 2024,
-# 473.0 gCO2e/kWh (Ember; Energy Institute), shared/data/owid_carbon_intensity. Range: 10th-90th percentile
-# of the catalog's country intensities (computed at use).
-WORLD_INTENSITY_G_PER_KWH = 473.0
-WORLD_SOURCE = "Our World in Data, World (OWID_WRL) 2024, 473.0 gCO2e/kWh (Ember; Energy Institute)"
 
 
 class TrackerWarning(RuntimeWarning):
@@ -86,14 +81,6 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
         _warn(f"wattwise: ignoring unreadable config {path}: {e}")
         return {}
     return data.get("wattwise", data) if isinstance(data, dict) else {}
-
-
-def _world_range() -> Range:
-    from .catalog._lookup import read_table  # one table, not the full zone index (~100 ms)
-    vals = sorted(float(r["intensity_g_per_kwh"]) for r in read_table("zones_countries.csv"))
-    n = len(vals)
-    return Range(min(vals[n // 10], WORLD_INTENSITY_G_PER_KWH), WORLD_INTENSITY_G_PER_KWH,
-                 max(vals[(9 * n) // 10], WORLD_INTENSITY_G_PER_KWH))
 
 
 def resolve_location(region: str | None, pue: float | str | None, cfg: dict | None = None) -> dict[str, Any]:
