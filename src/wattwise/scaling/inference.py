@@ -19,10 +19,12 @@ import math
 from dataclasses import asdict, dataclass
 
 from .._checks import check_number
+from ..constants import INFER_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
 from ..errors import ContradictoryInputError, InvalidValueError, MissingInputError
-from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN, Allocation, ChinchillaLaw, get_law
+from .laws import Allocation, ChinchillaLaw, get_law
 
-INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0  # forward pass only (Sardana & Frankle 2023, Sec. 2; Kaplan et al. 2020)
+# forward pass only (Sardana & Frankle 2023, Sec. 2; Kaplan et al. 2020); the public name of this module
+INFERENCE_FLOPS_PER_PARAM_TOKEN = INFER_FLOPS_PER_PARAM_TOKEN
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class InferenceAllocation:
 
     @property
     def chinchilla_total_flops(self) -> float:
-        return self.chinchilla.flops + INFERENCE_FLOPS_PER_PARAM_TOKEN * self.chinchilla.params * self.inference_tokens
+        return self.chinchilla.flops + INFER_FLOPS_PER_PARAM_TOKEN * self.chinchilla.params * self.inference_tokens
 
     @property
     def saving_fraction(self) -> float:
@@ -107,7 +109,8 @@ def inference_optimal(inference_tokens, *, loss=None, chinchilla_params=None, fl
         n = math.exp(t)
         v = A * n ** (-al)
         u = gap - v
-        return 6.0 * tokens_for(n) * (1.0 - (al / be) * v / u) + 2.0 * d_inf
+        return (TRAIN_FLOPS_PER_PARAM_TOKEN * tokens_for(n) * (1.0 - (al / be) * v / u)
+                + INFER_FLOPS_PER_PARAM_TOKEN * d_inf)
 
     t_min = math.log((A / gap) ** (1.0 / al))  # below this size the loss is unreachable
     lo, hi = t_min + 1e-12, math.log(chin.params)
@@ -128,6 +131,6 @@ def inference_optimal(inference_tokens, *, loss=None, chinchilla_params=None, fl
     return InferenceAllocation(
         params=n, tokens=d, loss=target, inference_tokens=d_inf,
         train_flops=TRAIN_FLOPS_PER_PARAM_TOKEN * n * d,
-        inference_flops=INFERENCE_FLOPS_PER_PARAM_TOKEN * n * d_inf,
+        inference_flops=INFER_FLOPS_PER_PARAM_TOKEN * n * d_inf,
         chinchilla=chin, law=law_obj.name,
     )

@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from ..constants import TRAIN_FLOPS_PER_PARAM_TOKEN  # C ~= 6 N D (Kaplan et al. 2020, Sec. 2.1); re-exported
 from ..errors import InvalidValueError, MissingInputError, UnknownNameError, closest
 
-TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0  # C ~= 6 N D for dense transformers (Kaplan et al. 2020, Sec. 2.1)
 PF_DAY_FLOPS = 1e15 * 86400.0  # 1 petaflop/s-day, the compute unit of Kaplan et al. 2020 (Sec. 1.3)
 
 
