@@ -1,0 +1,274 @@
+"""The built-in FLOP rules over aten ops: which ops do multiply-accumulates (and how many), which do no
+arithmetic, and the elementwise / reduction / normalisation costs.
+
+A rule is `rule(args, out) -> (kind, flops, attention_full, attention_causal_effective)` where `args` is the
+op's arguments bound by their schema names (keyword arguments included) and `out` its output. `_rule_for(func)`
+resolves an OpOverload to its built-in `_Rule` (cached). User rules live in `registry.py` and take precedence.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+from torch.utils._pytree import tree_flatten
+
+from . import formulas
+
+aten = torch.ops.aten
+
+MAC_KINDS = ("matmul", "conv", "attention")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Formulas over aten ops. Each rule: (args bound by schema name, out) -> (kind, flops, attention full, causal)
+# ----------------------------------------------------------------------------------------------------------
+
+def _shape(t) -> tuple[int, ...]:
+    return tuple(t.shape)
+
+
+def _mm(a, b, out):
+    m, k = _shape(a)
+    return 2 * m * k * _shape(b)[1]
+
+
+def _bmm(a, b):
+    bb, m, k = _shape(a)
+    return 2 * bb * m * k * _shape(b)[2]
+
+
+def _conv(x, w, out, transposed) -> int:
+    # Each output (input, if transposed) element of each sample is a dot product with w.numel() / c_out weights:
+    # FLOPs = 2 * batch * prod(spatial) * w.numel(); w is (c_out, c_in/groups, *k) or (c_in, c_out/groups, *k).
+    spatial = _shape(x)[2:] if transposed else _shape(out)[2:]
+    return 2 * _shape(x)[0] * math.prod(spatial) * w.numel()
+
+
+def _sdpa_count(q, k, v, is_causal: bool) -> tuple[int, int]:
+    """(full, causal-effective) forward FLOPs of attention on 4-D (or more) q, k, v; GQA via q's heads."""
+    *lead, sq, d = _shape(q)
+    sk, dv = _shape(k)[-2], _shape(v)[-1]
+    bh = math.prod(lead)
+    full = 2 * bh * sq * sk * (d + dv)
+    eff = 2 * bh * formulas.causal_pairs(sq, sk) * (d + dv) if is_causal else full
+    return full, eff
+
+
+def _attn_fwd(b, out):
+    full, eff = _sdpa_count(b["query"], b["key"], b["value"], bool(b.get("is_causal", False)))
+    return "attention", full, full, eff
+
+
+def _attn_bwd(b, out):
+    # Algorithmic backward = 2x forward (grad of Q K^T and of weights x V, two products each); a flash kernel's
+    # recomputation of Q K^T is not counted (model FLOPs, Chowdhery et al. 2022, App. B).
+    full, eff = _sdpa_count(b["query"], b["key"], b["value"], bool(b.get("is_causal", False)))
+    return "attention", 2 * full, 2 * full, 2 * eff
+
+
+def _nested_lengths(t) -> list[int] | None:
+    if not getattr(t, "is_nested", False):
+        return None
+    try:
+        return [int(n) for n in t._nested_tensor_size()[:, 0].tolist()]
+    except Exception:  # pragma: no cover - layout we do not know
+        return None
+
+
+def _mha_core(b, q, kv_src, d: int, heads: int) -> tuple[int, int]:
+    """(projection + attention + output projection) FLOPs of one multi-head attention on dense or nested input."""
+    lq, lk = _nested_lengths(q), _nested_lengths(kv_src)
+    if lq is None:
+        B, sq = _shape(q)[0], _shape(q)[1]
+        sk = _shape(kv_src)[1]
+        lq, lk = [sq] * B, [sk] * B
+    tq, tk = sum(lq), sum(lk)
+    proj = 2 * tq * d * d + 2 * 2 * tk * d * d + 2 * tq * d * d  # q, k, v, out projections (qkv_weight is 3d x d)
+    attn = sum(2 * a * c * (d + d) for a, c in zip(lq, lk))  # Q K^T and weights x V over all heads
+    return proj, attn
+
+
+def _native_mha(b, out):
+    # nn.MultiheadAttention inference fast path (torch._native_multi_head_attention).
+    d = int(b["embed_dim"])
+    proj, attn = _mha_core(b, b["query"], b["key"], d, int(b["num_head"]))
+    return "matmul", proj + attn, attn, attn
+
+
+def _encoder_layer(b, out):
+    # nn.TransformerEncoderLayer inference fast path (torch._transformer_encoder_layer_fwd): self-attention
+    # (q, k, v, out projections + attention) and the two FFN matrices.
+    src, d = b["src"], int(b["embed_dim"])
+    proj, attn = _mha_core(b, src, src, d, int(b["num_heads"]))
+    lens = _nested_lengths(src)
+    tokens = sum(lens) if lens is not None else _shape(src)[0] * _shape(src)[1]
+    ffn = 2 * tokens * (b["ffn_weight_1"].numel() + b["ffn_weight_2"].numel())
+    return "matmul", proj + attn + ffn, attn, attn
+
+
+def _conv_fwd(b, out):
+    return "conv", _conv(b["input"], b["weight"], out, bool(b.get("transposed", False))), 0, 0
+
+
+def _conv_bwd(b, out):
+    # grad_input is the transposed conv of grad_output with the same weights, grad_weight correlates input with
+    # grad_output: each costs exactly the forward's MACs, whatever the groups (torch's formula overcounts
+    # grad_weight by the number of groups).
+    mask = b.get("output_mask", (True, True, True))
+    x, w, go = b["input"], b["weight"], b["grad_output"]
+    fwd = _conv(x, w, go, bool(b["transposed"]))
+    return "conv", fwd * (int(bool(mask[0])) + int(bool(mask[1]))), 0, 0
+
+
+def _simple(kind: str, fn: Callable[..., int]):
+    return lambda b, out: (kind, fn(b, out), 0, 0)
+
+
+def _batched_mm(b, out):
+    return _bmm(b["self"] if "self" in b else b["batch1"], b["mat2"] if "mat2" in b else b["batch2"])
+
+
+_MAC_RULES: dict[Any, Callable] = {
+    aten.mm: _simple("matmul", lambda b, o: _mm(b["self"], b["mat2"], o)),
+    aten.addmm: _simple("matmul", lambda b, o: _mm(b["mat1"], b["mat2"], o)),
+    aten._addmm_activation: _simple("matmul", lambda b, o: _mm(b["mat1"], b["mat2"], o)),
+    aten.bmm: _simple("matmul", _batched_mm),
+    aten.baddbmm: _simple("matmul", _batched_mm),
+    aten.mv: _simple("matmul", lambda b, o: 2 * b["self"].numel()),
+    aten.addmv: _simple("matmul", lambda b, o: 2 * b["mat"].numel()),
+    aten.dot: _simple("matmul", lambda b, o: 2 * b["self"].numel()),
+    aten.vdot: _simple("matmul", lambda b, o: 2 * b["self"].numel()),
+    aten.addr: _simple("matmul", lambda b, o: 2 * o.numel()),
+    aten._scaled_mm: _simple("matmul", lambda b, o: _mm(b["self"], b["mat2"], o)),
+    aten._int_mm: _simple("matmul", lambda b, o: _mm(b["self"], b["mat2"], o)),
+    aten.convolution: _conv_fwd,
+    aten._convolution: _conv_fwd,
+    aten.convolution_backward: _conv_bwd,
+    aten._transformer_encoder_layer_fwd: _encoder_layer,
+    aten._native_multi_head_attention: _native_mha,
+}
+for _name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
+              "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
+              "_scaled_dot_product_fused_attention_overrideable"):
+    if hasattr(aten, _name):
+        _MAC_RULES[getattr(aten, _name)] = _attn_fwd
+        if hasattr(aten, _name + "_backward"):
+            _MAC_RULES[getattr(aten, _name + "_backward")] = _attn_bwd
+
+# Ops that move or create data and do no arithmetic: 0 FLOPs by definition.
+_ZERO = {
+    "view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "squeeze",
+    "unsqueeze", "select", "slice", "split", "split_with_sizes", "unbind", "chunk", "alias", "as_strided",
+    "detach", "clone", "copy_", "_to_copy", "contiguous", "cat", "stack", "empty", "empty_like",
+    "empty_strided", "new_empty", "new_empty_strided", "zeros", "zeros_like", "ones", "ones_like", "full",
+    "full_like", "new_zeros", "new_ones", "new_full", "arange", "scalar_tensor", "lift_fresh", "lift_fresh_copy",
+    "embedding", "index_select", "gather", "index", "_unsafe_index", "_local_scalar_dense", "fill_", "zero_",
+    "fill", "tril", "triu", "repeat", "repeat_interleave", "roll", "flip", "constant_pad_nd", "diagonal",
+    "unfold", "slice_scatter", "select_scatter", "as_strided_scatter", "index_put", "index_put_", "scatter",
+    "scatter_", "masked_fill", "masked_fill_", "where", "bernoulli_", "bernoulli", "uniform_", "normal_",
+    "rand", "randn", "randint", "rand_like", "randn_like", "randperm", "topk", "sort", "argmax", "argmin",
+    "argsort", "max", "min", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or",
+    "bitwise_not", "bitwise_and", "bitwise_or", "isinf", "isnan", "one_hot", "nonzero", "_nested_tensor_from_mask",
+    "_to_dense", "_pin_memory", "set_", "resize_", "_unsafe_view_copy", "pad", "expand_copy", "view_copy",
+    "masked_select", "masked_scatter", "_assert_async", "_functional_assert_async",
+    "_fused_sdp_choice", "sym_constrain_range", "_foreach_copy_", "_foreach_zero_",
+    "_efficientzerotensor", "resize_as_", "select_backward", "slice_backward", "index_select_backward",
+    "diagonal_backward", "unfold_backward", "as_strided_copy", "t_copy", "transpose_copy", "permute_copy",
+    "unsqueeze_copy", "squeeze_copy", "_nested_tensor_size", "_nested_view_from_buffer", "item",
+}
+
+# Elementwise costs (FLOPs per output element) for ops that do more than one operation; default 1.
+_EW_COST = {
+    "addcmul": 3, "addcdiv": 3, "lerp": 3, "_softmax": 3, "_safe_softmax": 3, "_log_softmax": 3,  # Hoffmann 2022 App. F: softmax 3 / element
+    "_softmax_backward_data": 3, "_log_softmax_backward_data": 3, "native_layer_norm": 5,
+    "native_layer_norm_backward": 8, "_fused_rms_norm": 4, "native_dropout": 1, "gelu_backward": 2,
+    "native_batch_norm": 5, "_native_batch_norm_legit": 5, "_native_batch_norm_legit_no_training": 4,
+    "native_batch_norm_backward": 8, "embedding_dense_backward": 1, "_fused_sgd_": 2, "_fused_adam_": 13,
+    "_fused_adamw_": 14, "mse_loss": 3, "nll_loss_forward": 1, "nll_loss_backward": 1, "native_group_norm": 5,
+}
+# Reductions: FLOPs = elements read.
+_REDUCTIONS = {"sum", "mean", "amax", "amin", "prod", "norm", "linalg_vector_norm", "var", "var_mean", "std",
+               "std_mean", "logsumexp", "cumsum", "_foreach_norm", "nll_loss_forward", "nll_loss2d_forward",
+               "mse_loss"}
+_INPUT_SIZED = _REDUCTIONS | {"native_layer_norm", "native_batch_norm", "_native_batch_norm_legit",
+                              "_native_batch_norm_legit_no_training", "native_group_norm", "_fused_rms_norm"}
+_METADATA = {
+    aten.sym_is_contiguous.default if hasattr(aten, "sym_is_contiguous") else None,
+    aten.is_contiguous.default, aten.is_contiguous.memory_format, aten.is_strides_like_format.default,
+    aten.is_non_overlapping_and_dense.default, aten.size.default, aten.sym_size.default, aten.stride.default,
+    aten.sym_stride.default, aten.storage_offset.default, aten.sym_storage_offset.default, aten.numel.default,
+    aten.sym_numel.default, aten.dim.default, torch.ops.prim.layout.default, torch.ops.prim.device.default,
+}
+
+def _numel_of_tensors(x) -> int:
+    flat, _ = tree_flatten(x)
+    return sum(t.numel() for t in flat if isinstance(t, torch.Tensor))
+
+
+def _ew_rule(name: str, func):
+    """An elementwise/reduction/normalisation rule, or None when `func` is none of those."""
+    base = name[len("_foreach_"):] if name.startswith("_foreach_") else name
+    stem = base.rstrip("_") if base not in _EW_COST else base
+    pointwise = torch.Tag.pointwise in func.tags or name.startswith("_foreach_") or base in _EW_COST \
+        or stem in _EW_COST
+    if stem in ("index_add", "scatter_add", "scatter_reduce", "index_reduce"):
+        pointwise = True
+    if not (pointwise or base in _REDUCTIONS):
+        return None
+    cost = _EW_COST.get(base, _EW_COST.get(stem, 1))
+    input_sized = base in _INPUT_SIZED or stem in _INPUT_SIZED
+    names = [a.name for a in func._schema.arguments]
+    alpha_arg = "alpha" in names
+    value_arg = "value" in names
+
+    def rule(b, out):
+        if "source" in b or "src" in b:  # index_add, scatter_add, scatter_reduce: one op per source element
+            return "elementwise", _numel_of_tensors(b.get("source", b.get("src"))), 0, 0
+        if name.startswith("_fused_"):
+            n = _numel_of_tensors(b["self"])
+        elif input_sized:
+            n = _numel_of_tensors(b.get("self", b.get("input")))
+        elif name.startswith("_foreach_"):
+            n = _numel_of_tensors(b.get("self"))
+        else:
+            n = _numel_of_tensors(out)
+            if n == 0:  # in-place op returning nothing countable
+                n = _numel_of_tensors(b.get("self"))
+        c = cost
+        if alpha_arg and b.get("alpha", 1) != 1:
+            c += 1
+        if value_arg and base in ("addcmul", "addcdiv", "addcmul_", "addcdiv_") and b.get("value", 1) == 1:
+            c -= 1
+        return "elementwise", c * n, 0, 0
+
+    return rule
+
+
+class _Rule:
+    __slots__ = ("fn", "names", "zero", "unknown")
+
+    def __init__(self, fn, names, zero=False, unknown=False):
+        self.fn, self.names, self.zero, self.unknown = fn, names, zero, unknown
+
+
+_RULE_CACHE: dict[Any, _Rule] = {}
+
+
+def _rule_for(func) -> _Rule:
+    r = _RULE_CACHE.get(func)
+    if r is not None:
+        return r
+    packet = func._overloadpacket
+    names = tuple(a.name for a in func._schema.arguments)
+    name = packet.__name__
+    if packet in _MAC_RULES:
+        r = _Rule(_MAC_RULES[packet], names)
+    elif name in _ZERO or name.rstrip("_") in _ZERO or func.is_view or func.namespace in ("profiler", "prim"):
+        r = _Rule(None, names, zero=True)
+    else:
+        ew = _ew_rule(name, func)
+        r = _Rule(ew, names) if ew is not None else _Rule(None, names, unknown=True)
+    _RULE_CACHE[func] = r
+    return r
