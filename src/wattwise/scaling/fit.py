@@ -1,4 +1,5 @@
-"""Fitting Chinchilla's law to training runs: Approach 3 done right, and Approach 2 (IsoFLOP profiles).
+"""Fitting Chinchilla's law to training runs: Approach 3 done right (Approach 2, IsoFLOP profiles, is in isoflop.py
+and re-exported here).
 
 Approach 3 (Hoffmann et al. 2022, Sec. 3.3 and App. D.2; corrected by Besiroglu et al. 2024, Sec. 3):
 
@@ -17,19 +18,19 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
 
 from .._checks import check_number
-from ..errors import ContradictoryInputError, InvalidValueError, MissingInputError
-from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN, Allocation, ChinchillaLaw
+from ..constants import TRAIN_FLOPS_PER_PARAM_TOKEN
+from ..errors import InvalidValueError
+from ._base import Params, ScalingFitWarning
+from ._base import as_runs as _as_runs
+from .isoflop import IsoFLOPFit, fit_isoflop  # noqa: F401  (Approach 2, re-exported: wattwise.scaling.fit.IsoFLOPFit)
+from .isoflop import group_budgets as _group_budgets
+from .laws import Allocation, ChinchillaLaw
 
 LOSS_FUNCTIONS = ("huber", "ls", "lad")
 HUBER_DELTA = 1e-3  # Hoffmann et al. 2022, App. D.2; Besiroglu et al. 2024, Sec. 2
 PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
-
-
-class ScalingFitWarning(UserWarning):
-    """The data cannot pin the law down, or a prediction leaves the fitted range."""
 
 
 def hoffmann_grid():
@@ -42,33 +43,6 @@ def hoffmann_grid():
     alpha = np.arange(0.0, 2.5, 0.5)    # {0, 0.5, ..., 2}
     beta = np.arange(0.0, 2.5, 0.5)     # {0, 0.5, ..., 2}
     return np.array(list(itertools.product(a, b, e, alpha, beta)), dtype=float)
-
-
-def _as_runs(params, tokens, loss, flops):
-    import numpy as np
-
-    if params is None or loss is None:
-        raise MissingInputError("fitting needs params (N) and loss for every run, plus tokens (D) or flops (C)")
-    n = np.asarray(params, dtype=float).ravel()
-    l_ = np.asarray(loss, dtype=float).ravel()
-    if tokens is None and flops is None:
-        raise MissingInputError("give tokens (D) or training flops (C = 6 N D) for every run")
-    if tokens is not None and flops is not None:
-        raise ContradictoryInputError("give tokens (D) or flops (C), not both")
-    if tokens is None:
-        d = np.asarray(flops, dtype=float).ravel() / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
-    else:
-        d = np.asarray(tokens, dtype=float).ravel()
-    if not (n.size == d.size == l_.size):
-        raise InvalidValueError(f"params, tokens/flops and loss must have the same length, got "
-                                f"{n.size}, {d.size}, {l_.size}")
-    for name, v in (("params", n), ("tokens", d), ("loss", l_)):
-        bad = ~np.isfinite(v) | (v <= 0)
-        if bad.any():
-            raise InvalidValueError(f"{name} must be finite and > 0; row {int(np.argmax(bad))} has {v[bad][0]!r}")
-    if n.size < 5:
-        raise InvalidValueError(f"need at least 5 runs to fit 5 parameters, got {n.size}")
-    return n, d, l_
 
 
 def _diagnose(n, d) -> list[str]:
@@ -90,23 +64,6 @@ def _diagnose(n, d) -> list[str]:
     if n.size < 20:
         out.append(f"only {n.size} runs for 5 parameters: expect wide intervals")
     return out
-
-
-def _group_budgets(flops, rtol: float = 0.05):
-    """Integer group label per run; runs whose compute differs by < rtol share a budget."""
-    import numpy as np
-
-    flops = np.asarray(flops, float)
-    order = np.argsort(flops)
-    labels = np.empty(flops.size, dtype=int)
-    g, first = 0, None
-    for i in order:
-        if first is None:
-            first = flops[i]
-        elif flops[i] > first * (1 + rtol):  # starts a new budget
-            g, first = g + 1, flops[i]
-        labels[i] = g
-    return labels
 
 
 def _distinct_optima(theta, f, k: int, rtol: float = 1e-6):
@@ -177,40 +134,51 @@ def _to_named(theta):
             "alpha": theta[:, 3], "beta": theta[:, 4]}
 
 
-class ChinchillaFit:
+class ChinchillaFit(Params):
     """Approach 3 estimator, scikit-learn style: configure, `.fit(N, D, loss)`, read attributes ending in `_`.
 
     loss_fn: "huber" (default, delta=1e-3), "ls" (least squares) or "lad" (least absolute deviation), all on
     log-loss residuals and summed. bootstrap: number of resamples for percentile intervals at `ci_level`;
-    `budget_flops` adds an interval for tokens per parameter at that budget.
+    `budget_flops` adds an interval for tokens per parameter at that budget. `progress`: callable(stage: str,
+    done: int, total: int) or None. The constructor only stores its arguments (scikit-learn's contract, so
+    `sklearn.base.clone` and `get_params`/`set_params` work); `fit()` validates them.
     """
 
     def __init__(self, loss_fn: str = "huber", *, delta: float = HUBER_DELTA, bootstrap: int = 0,
                  ci_level: float = 0.95, budget_flops: float | None = None, random_state: int | None = 0,
                  init_grid=None, warm_starts: int = 3, max_iter: int = 400, progress=None):
-        if loss_fn not in LOSS_FUNCTIONS:
-            from ..errors import UnknownNameError, closest
-
-            raise UnknownNameError("loss function", str(loss_fn), closest(str(loss_fn), LOSS_FUNCTIONS),
-                                   accepted=LOSS_FUNCTIONS)
         self.loss_fn = loss_fn
-        self.delta = check_number("delta", delta)
-        if not (isinstance(bootstrap, int) and bootstrap >= 0):
-            raise InvalidValueError(f"bootstrap must be an integer >= 0, got {bootstrap!r}")
+        self.delta = delta
         self.bootstrap = bootstrap
-        self.ci_level = check_number("ci_level", ci_level, upper=0.999999)
-        self.budget_flops = None if budget_flops is None else check_number("budget_flops", budget_flops)
+        self.ci_level = ci_level
+        self.budget_flops = budget_flops
         self.random_state = random_state
         self.init_grid = init_grid
         self.warm_starts = warm_starts
         self.max_iter = max_iter
-        self.progress = progress  # callable(stage: str, done: int, total: int) or None
+        self.progress = progress
+
+    def _validated(self) -> dict:
+        """The parameters as fit() uses them, or the error naming the first bad one."""
+        if self.loss_fn not in LOSS_FUNCTIONS:
+            from ..errors import UnknownNameError, closest
+
+            raise UnknownNameError("loss function", str(self.loss_fn), closest(str(self.loss_fn), LOSS_FUNCTIONS),
+                                   accepted=LOSS_FUNCTIONS)
+        delta = check_number("delta", self.delta)
+        if not (isinstance(self.bootstrap, int) and self.bootstrap >= 0):
+            raise InvalidValueError(f"bootstrap must be an integer >= 0, got {self.bootstrap!r}")
+        ci_level = check_number("ci_level", self.ci_level, upper=0.999999)
+        budget = None if self.budget_flops is None else check_number("budget_flops", self.budget_flops)
+        return {"loss_fn": self.loss_fn, "delta": delta, "bootstrap": self.bootstrap, "ci_level": ci_level,
+                "budget_flops": budget}
 
     # ------------------------------------------------------------------------------------------------
     def fit(self, params, tokens=None, loss=None, *, flops=None):
         """Fit to runs (params N, tokens D or flops C, final loss). Returns self."""
         import numpy as np
 
+        self._cfg = cfg = self._validated()
         n, d, l_ = _as_runs(params, tokens, loss, flops)
         x, y, logl = np.log(n), np.log(d), np.log(l_)
         self.warnings_ = _diagnose(n, d)
@@ -220,8 +188,8 @@ class ChinchillaFit:
         prog = None
         if self.progress is not None:
             prog = lambda done, total: self.progress("grid", done, total)  # noqa: E731
-        theta, f, n_iter, conv = _solve(grid, x, y, logl, None, self.loss_fn, self.delta, self.max_iter, prog)
-        f_rep = _objective(theta, x, y, logl, np.ones(x.size), self.loss_fn, self.delta)
+        theta, f, n_iter, conv = _solve(grid, x, y, logl, None, self.loss_fn, cfg["delta"], self.max_iter, prog)
+        f_rep = _objective(theta, x, y, logl, np.ones(x.size), self.loss_fn, cfg["delta"])
         f_rep = np.where(np.isfinite(f_rep), f_rep, np.inf)
         best = int(np.argmin(f_rep))
         self.theta_ = theta[best].copy()
@@ -241,7 +209,7 @@ class ChinchillaFit:
         self._post_fit_checks(l_)
         self.ci_ = {}
         self.bootstrap_ = None
-        if self.bootstrap:
+        if cfg["bootstrap"]:
             self._bootstrap(x, y, logl)
         return self
 
@@ -272,8 +240,9 @@ class ChinchillaFit:
     def _bootstrap(self, x, y, logl):
         import numpy as np
 
+        cfg = self._cfg
         rng = np.random.default_rng(self.random_state)
-        B, n = self.bootstrap, x.size
+        B, n = cfg["bootstrap"], x.size
         starts = self.local_optima_
         k = starts.shape[0]
         chunk = max(1, 2000 // k)
@@ -284,8 +253,8 @@ class ChinchillaFit:
             w = rng.multinomial(n, np.full(n, 1.0 / n), size=m).astype(float)  # (m, n)
             W = np.repeat(w, k, axis=0)                                          # (m*k, n)
             T0 = np.tile(starts, (m, 1))
-            th, f, _, _ = _solve(T0, x, y, logl, W, self.loss_fn, self.delta, self.max_iter)
-            f = _objective(th, x, y, logl, W, self.loss_fn, self.delta)
+            th, f, _, _ = _solve(T0, x, y, logl, W, self.loss_fn, cfg["delta"], self.max_iter)
+            f = _objective(th, x, y, logl, W, self.loss_fn, cfg["delta"])
             f = np.where(np.isfinite(f), f, np.inf).reshape(m, k)
             pick = np.argmin(f, axis=1)
             rows.append(th.reshape(m, k, 5)[np.arange(m), pick])
@@ -297,14 +266,14 @@ class ChinchillaFit:
         s = named["alpha"] + named["beta"]
         named["a"] = named["beta"] / s
         named["b"] = named["alpha"] / s
-        if self.budget_flops is not None:
+        if cfg["budget_flops"] is not None:
             # closed form (Hoffmann et al. 2022 eq. 4), vectorised over the resamples
             G = (named["alpha"] * named["A"] / (named["beta"] * named["B"])) ** (1.0 / s)
-            sc = self.budget_flops / TRAIN_FLOPS_PER_PARAM_TOKEN
+            sc = cfg["budget_flops"] / TRAIN_FLOPS_PER_PARAM_TOKEN
             n_opt = G * sc ** named["a"]
             named["tokens_per_param"] = (sc / n_opt) / n_opt
         self.bootstrap_ = named
-        q = (1.0 - self.ci_level) / 2.0
+        q = (1.0 - cfg["ci_level"]) / 2.0
         self.ci_ = {k_: (float(np.nanquantile(v, q)), float(np.nanquantile(v, 1.0 - q))) for k_, v in named.items()}
 
     # ------------------------------------------------------------------------------------------------
@@ -312,7 +281,7 @@ class ChinchillaFit:
     def law_(self) -> ChinchillaLaw:
         """The fitted law as a ChinchillaLaw (loss, optimal, compute_for_loss, efficiency)."""
         return ChinchillaLaw(E=self.E_, A=self.A_, B=self.B_, alpha=self.alpha_, beta=self.beta_, name="fit",
-                             source=f"fit_chinchilla on {self.n_runs_} runs ({self.loss_fn})",
+                             source=f"fit_chinchilla on {self.n_runs_} runs ({self._cfg['loss_fn']})",
                              caveat="valid inside the fitted range of N, D and compute")
 
     def predict(self, params, tokens):
@@ -329,15 +298,16 @@ class ChinchillaFit:
         return self.law_.optimal(c)
 
     def to_dict(self) -> dict:
+        cfg = self._cfg  # the parameters of the fit (validated), not any set since
         out = {k: getattr(self, k + "_") for k in ("E", "A", "B", "alpha", "beta", "a", "b")}
         if self.ci_:
             out["ci"] = {k: list(v) for k, v in self.ci_.items()}
-            out["ci_level"] = self.ci_level
-            out["bootstrap"] = self.bootstrap
-        out.update(objective=self.objective_, loss_fn=self.loss_fn, n_runs=self.n_runs_,
+            out["ci_level"] = cfg["ci_level"]
+            out["bootstrap"] = cfg["bootstrap"]
+        out.update(objective=self.objective_, loss_fn=cfg["loss_fn"], n_runs=self.n_runs_,
                    n_starts=self.n_starts_, warnings=list(self.warnings_))
-        if self.budget_flops is not None:
-            out["budget_flops"] = self.budget_flops
+        if cfg["budget_flops"] is not None:
+            out["budget_flops"] = cfg["budget_flops"]
         return out
 
 
@@ -345,72 +315,3 @@ def fit_chinchilla(params, tokens=None, loss=None, *, flops=None, loss_fn: str =
                    bootstrap: int = 0, **kwargs) -> ChinchillaFit:
     """Fit L = E + A/N^alpha + B/D^beta (Approach 3) and return the fitted estimator; see ChinchillaFit."""
     return ChinchillaFit(loss_fn, bootstrap=bootstrap, **kwargs).fit(params, tokens, loss, flops=flops)
-
-
-# --------------------------------------------------------------------------------------------------
-# Approach 2: IsoFLOP profiles
-# --------------------------------------------------------------------------------------------------
-@dataclass
-class IsoFLOPFit:
-    """Hoffmann et al. 2022 Approach 2 (Sec. 3.2): per budget, a parabola of loss in log N; the minima then follow
-    N_opt = n_coef * C^a and D_opt = d_coef * C^b (least squares in log-log)."""
-
-    min_sizes: int = 3
-
-    def fit(self, params, tokens=None, loss=None, *, flops=None):
-        import numpy as np
-
-        n, d, l_ = _as_runs(params, tokens, loss, flops)
-        c = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
-        labels = _group_budgets(c)
-        minima, self.warnings_ = [], []
-        for g in np.unique(labels):
-            sel = labels == g
-            lx = np.log(n[sel])
-            if np.unique(np.round(lx, 6)).size < self.min_sizes:
-                continue
-            p2, p1, p0 = np.polyfit(lx, l_[sel], 2)
-            budget = float(np.exp(np.mean(np.log(c[sel]))))
-            if p2 <= 0:
-                self.warnings_.append(f"IsoFLOP slice at {budget:.3g} FLOPs is not convex in log N; skipped")
-                continue
-            t = -p1 / (2 * p2)
-            if not (lx.min() <= t <= lx.max()):
-                self.warnings_.append(f"IsoFLOP minimum at {budget:.3g} FLOPs lies outside the sizes tried; "
-                                      "extend the slice")
-            n_star = float(np.exp(t))
-            minima.append({"flops": budget, "params": n_star,
-                           "tokens": budget / (TRAIN_FLOPS_PER_PARAM_TOKEN * n_star),
-                           "loss": float(p0 - p1 * p1 / (4 * p2))})
-        if len(minima) < 2:
-            raise InvalidValueError(f"Approach 2 needs at least 2 IsoFLOP budgets with {self.min_sizes}+ model "
-                                    f"sizes each; found {len(minima)}")
-        if len(minima) < 3:
-            self.warnings_.append(f"only {len(minima)} IsoFLOP budgets: the exponents rest on a single line")
-        for m in self.warnings_:
-            warnings.warn(m, ScalingFitWarning, stacklevel=2)
-        lc = np.log([m["flops"] for m in minima])
-        ln = np.log([m["params"] for m in minima])
-        ld = np.log([m["tokens"] for m in minima])
-        self.a_, log_kn = np.polyfit(lc, ln, 1)
-        self.b_, log_kd = np.polyfit(lc, ld, 1)
-        self.a_, self.b_ = float(self.a_), float(self.b_)
-        self.n_coef_, self.d_coef_ = float(np.exp(log_kn)), float(np.exp(log_kd))
-        self.minima_ = minima
-        self.flops_range_ = (float(c.min()), float(c.max()))
-        return self
-
-    def optimal(self, flops) -> Allocation:
-        c = check_number("flops", flops)
-        n = self.n_coef_ * c ** self.a_
-        return Allocation(flops=c, params=n, tokens=c / (TRAIN_FLOPS_PER_PARAM_TOKEN * n), loss=None,
-                          law="isoflop-fit")
-
-    def to_dict(self) -> dict:
-        return {"a": self.a_, "b": self.b_, "n_coef": self.n_coef_, "d_coef": self.d_coef_,
-                "minima": self.minima_, "warnings": list(self.warnings_)}
-
-
-def fit_isoflop(params, tokens=None, loss=None, *, flops=None, min_sizes: int = 3) -> IsoFLOPFit:
-    """Approach 2 (IsoFLOP profiles); see IsoFLOPFit."""
-    return IsoFLOPFit(min_sizes=min_sizes).fit(params, tokens, loss, flops=flops)

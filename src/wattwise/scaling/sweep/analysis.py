@@ -14,136 +14,26 @@ from __future__ import annotations
 import math
 import warnings
 
+from ...constants import TRAIN_FLOPS_PER_PARAM_TOKEN
 from ...errors import InvalidValueError
-from ..laws import TRAIN_FLOPS_PER_PARAM_TOKEN
+from .. import isoflop
 
 # Hoffmann et al. 2022, Table 2 (a: N_opt ~ C^a, b: D_opt ~ C^b)
 CHINCHILLA_EXPONENTS = {"approach1": (0.50, 0.50), "approach2": (0.49, 0.51), "approach3": (0.46, 0.54)}
 CHINCHILLA_SOURCE = "Hoffmann et al. 2022, Table 2"
 
 
-def _slices(runs):
-    """{budget: (log N array, loss array, log D array)} over runs with a finite loss."""
-    import numpy as np
-
-    out: dict[float, list] = {}
-    for r in runs:
-        if r.get("loss") is None or not math.isfinite(r["loss"]):
-            continue
-        out.setdefault(float(r["budget_flops"]), []).append((math.log(r["params"]), r["loss"], math.log(r["tokens"])))
-    return {c: tuple(np.array(col) for col in zip(*sorted(v))) for c, v in sorted(out.items())}
-
-
-def _vertex(coef):
-    """Vertex x* = -p1 / (2 p2) of p2 x^2 + p1 x + p0 (rows of coef), NaN where not convex."""
-    import numpy as np
-
-    p2, p1 = coef[0], coef[1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(p2 > 0, -p1 / (2 * p2), np.nan)
-
-
 def isoflop_minima(runs, min_sizes: int = 3) -> tuple[list[dict], list[str]]:
-    """Per budget: parabola in log N, its vertex, whether it lies inside the sizes tried."""
-    import numpy as np
-
-    minima, notes = [], []
-    for c, (x, loss, y) in _slices(runs).items():
-        if np.unique(np.round(x, 9)).size < min_sizes:
-            notes.append(f"budget {c:.3g} FLOPs: only {x.size} finished sizes, need {min_sizes}; skipped")
-            continue
-        coef = np.polyfit(x, loss, 2)
-        t = float(_vertex(coef[:, None])[0])
-        if not math.isfinite(t):
-            notes.append(f"budget {c:.3g} FLOPs: loss is not convex in log N (no minimum); skipped")
-            continue
-        interior = bool(x.min() < t < x.max())
-        if not interior:
-            notes.append(f"budget {c:.3g} FLOPs: the parabola's minimum N={math.exp(t):.3g} lies outside the sizes "
-                         f"tried [{math.exp(x.min()):.3g}, {math.exp(x.max()):.3g}]; widen or shift the slice")
-        ky, cy = np.polyfit(x, y, 1)  # tokens at the vertex: log D is linear in log N within a slice
-        minima.append({"flops": c, "params": math.exp(t), "tokens": math.exp(ky * t + cy),
-                       "loss": float(np.polyval(coef, t)), "interior": interior, "coef": [float(v) for v in coef],
-                       "sizes": int(x.size), "best_observed_params": float(math.exp(x[int(np.argmin(loss))]))})
-    return minima, notes
+    """Per budget: parabola in log N, its vertex, whether it lies inside the sizes tried (wattwise.scaling.isoflop)."""
+    return isoflop.profile_minima(isoflop.slices_from_runs(runs), min_sizes)
 
 
 def approach2(runs, *, bootstrap: int = 1000, ci_level: float = 0.9, seed: int = 0,
               plan_flops: float | None = None) -> dict:
-    """IsoFLOP minima, a and b with residual-bootstrap intervals, and (optionally) N*, D* at `plan_flops`."""
-    import numpy as np
-
-    all_minima, notes = isoflop_minima(runs)
-    out: dict = {"method": "approach2", "source": "Hoffmann et al. 2022, Sec. 3.2 (IsoFLOP profiles)",
-                 "minima": all_minima, "notes": notes, "a": None, "b": None, "ci": {}, "ci_level": ci_level}
-    # a vertex outside the sizes tried is an extrapolation of the parabola, not a measured minimum: the power laws
-    # use interior minima only (when 2+ exist), as Hoffmann et al. fit only budgets whose valley was bracketed
-    minima = [m for m in all_minima if m["interior"]]
-    if len(minima) >= 2 and len(minima) < len(all_minima):
-        out["notes"].append(f"power laws fitted on the {len(minima)} interior minima; "
-                            f"{len(all_minima) - len(minima)} budget(s) left out")
-    else:
-        minima = all_minima
-    out["fitted_budgets"] = [m["flops"] for m in minima]
-    if len(minima) < 2:
-        out["notes"].append(f"Approach 2 needs IsoFLOP minima at 2+ budgets for a and b; found {len(minima)}")
-        return out
-    lc = np.log([m["flops"] for m in minima])
-    ln = np.log([m["params"] for m in minima])
-    ld = np.log([m["tokens"] for m in minima])
-    a, log_kn = np.polyfit(lc, ln, 1)
-    b, log_kd = np.polyfit(lc, ld, 1)
-    out.update(a=float(a), b=float(b), n_coef=float(math.exp(log_kn)), d_coef=float(math.exp(log_kd)))
-    if len(minima) < 3:
-        out["notes"].append("only 2 IsoFLOP minima: the exponents rest on a single line")
-    if plan_flops:
-        out["plan"] = {"flops": plan_flops, "params": float(math.exp(log_kn) * plan_flops ** a),
-                       "tokens": float(math.exp(log_kd) * plan_flops ** b)}
-    # residual bootstrap over the slices that gave a minimum
-    sl = _slices(runs)
-    used = [m["flops"] for m in minima]
-    n = sum(sl[c][0].size for c in used)
-    dof = n - 3 * len(used)
-    if bootstrap <= 0:
-        return out
-    if dof <= 0:
-        out["notes"].append(f"no interval for a, b: {n} runs leave no residual degrees of freedom after 3 parabola "
-                            f"coefficients at each of {len(used)} budgets (use 4+ sizes per budget)")
-        return out
-    rng = np.random.default_rng(seed)
-    fits, resid = {}, []
-    for c in used:
-        x, loss, y = sl[c]
-        coef = np.polyfit(x, loss, 2)
-        fits[c] = (x, np.polyval(coef, x), np.polyfit(x, y, 1))
-        resid.append(loss - fits[c][1])
-    pool = np.concatenate(resid) * math.sqrt(n / dof)
-    ts, lds = [], []
-    for c in used:
-        x, yhat, (ky, cy) = fits[c]
-        Y = yhat[:, None] + rng.choice(pool, size=(x.size, bootstrap), replace=True)
-        t = _vertex(np.polyfit(x, Y, 2))
-        ts.append(t)
-        lds.append(ky * t + cy)
-    T, LD = np.array(ts), np.array(lds)                     # (budgets, bootstrap)
-    ok = np.all(np.isfinite(T), axis=0)
-    if ok.sum() < max(10, bootstrap // 2):
-        out["notes"].append(f"only {int(ok.sum())} of {bootstrap} bootstrap resamples gave a minimum at every budget; "
-                            "no interval")
-        return out
-    lcv = np.log(used)
-    A = np.vstack([lcv, np.ones_like(lcv)]).T
-    coef_n = np.linalg.lstsq(A, T[:, ok], rcond=None)[0]     # rows: slope, intercept
-    coef_d = np.linalg.lstsq(A, LD[:, ok], rcond=None)[0]
-    q = (1 - ci_level) / 2
-    samples = {"a": coef_n[0], "b": coef_d[0]}
-    if plan_flops:
-        with np.errstate(over="ignore"):  # a wild resample may overflow to inf; quantiles still hold
-            samples["plan_params"] = np.exp(coef_n[1] + coef_n[0] * math.log(plan_flops))
-            samples["plan_tokens"] = np.exp(coef_d[1] + coef_d[0] * math.log(plan_flops))
-    out["ci"] = {k: (float(np.quantile(v, q)), float(np.quantile(v, 1 - q))) for k, v in samples.items()}
-    out["bootstrap"] = {"resamples": bootstrap, "used": int(ok.sum()), "kind": "residual (pooled)"}
-    return out
+    """IsoFLOP minima, a and b with residual-bootstrap intervals, and (optionally) N*, D* at `plan_flops`; the
+    power laws use the interior minima only when 2+ exist (wattwise.scaling.isoflop.fit_profiles)."""
+    return isoflop.fit_profiles(isoflop.slices_from_runs(runs), interior_only=True, bootstrap=bootstrap,
+                                ci_level=ci_level, seed=seed, plan_flops=plan_flops)
 
 
 def approach3(runs, *, bootstrap: int = 200, ci_level: float = 0.9, seed: int = 0,
