@@ -1,7 +1,8 @@
 """FLOPs: analytic formulas and traced counts of PyTorch models (forward, backward, optimizer step; meta device).
 
-`import wattwise.flops` does not import torch; `count_flops` and `build_model` import it on first use and raise
-`MissingExtraError` when it is absent. All counts are FLOPs (2 per multiply-accumulate), never MACs.
+`import wattwise.flops` does not import torch; `count_flops`, `build_model` and the FLOP rule registry
+(`register_flop_rule`, `unregister_flop_rule`, `registered_flop_rules`, `FlopRuleError`) import it on first use
+and raise `MissingExtraError` when it is absent. All counts are FLOPs (2 per multiply-accumulate), never MACs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from .formulas import (
 from .shapes import ARCHS, TransformerShape, build_model, flops_per_token, get_shape
 
 __all__ = [
-    "count_flops", "FlopCount", "flops_per_token", "cross_check", "ARCHS", "TransformerShape", "build_model",
+    "count_flops", "FlopCount", "register_flop_rule", "unregister_flop_rule", "registered_flop_rules",
+    "FlopRuleError", "flops_per_token", "cross_check", "ARCHS", "TransformerShape", "build_model",
     "get_shape", "count_arch", "count_hf_config",
     "matmul_flops", "linear_flops", "conv_flops", "conv_output_size", "attention_flops", "causal_pairs",
     "training_flops", "forward_backward_flops", "kaplan_params", "kaplan_forward_flops_per_token",
@@ -49,15 +51,19 @@ def _counter():
     return counter
 
 
-def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, loss_fn=None, **kwargs):
+def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, loss_fn=None, rules=None,
+                **kwargs):
     """Count FLOPs of `model_or_fn(*args, **kwargs)` (see `wattwise.flops.counter.count_flops`)."""
     return _counter().count_flops(model_or_fn, *args, train_step=train_step, optimizer=optimizer,
-                                  loss_fn=loss_fn, **kwargs)
+                                  loss_fn=loss_fn, rules=rules, **kwargs)
+
+
+_REGISTRY_NAMES = ("register_flop_rule", "unregister_flop_rule", "registered_flop_rules", "FlopRuleError")
 
 
 def __getattr__(name: str):
-    if name == "FlopCount":
-        return _counter().FlopCount
+    if name == "FlopCount" or name in _REGISTRY_NAMES:
+        return getattr(_counter(), name)
     if name in ("count_arch", "cross_check"):
         from . import arch
         return getattr(arch, name)

@@ -35,30 +35,36 @@ class _Counter:
 
 
 class _DispatchMode(TorchDispatchMode):
-    def __init__(self, counter: _Counter):
+    """Applies to every aten op its rule: a user rule of `user_rules` ({OpOverloadPacket: _UserRule}, see
+    registry.py) when there is one, else the built-in rule."""
+
+    def __init__(self, counter: _Counter, user_rules: dict | None = None):
         super().__init__()
         self.c = counter
+        self.user_rules = user_rules or {}
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in _METADATA:
             return NotImplemented
         rule = _rule_for(func)
-        if rule.unknown:
+        user = self.user_rules.get(func._overloadpacket) if self.user_rules else None
+        if user is None and rule.unknown:
             r = func.decompose(*args, **kwargs)  # CompositeImplicit ops: count their parts instead
             if r is not NotImplemented:
                 return r
         out = func(*args, **kwargs)
-        if rule.zero:
-            return out
-        if rule.unknown:
-            if _numel_of_tensors(out) or _numel_of_tensors(args):
-                self.c.coverage[str(func._overloadpacket)] += 1
-            return out
+        if user is None:
+            if rule.zero:
+                return out
+            if rule.unknown:
+                if _numel_of_tensors(out) or _numel_of_tensors(args):
+                    self.c.coverage[str(func._overloadpacket)] += 1
+                return out
         bound = dict(zip(rule.names, args))
         if kwargs:
             bound.update(kwargs)
-        kind, flops, a_full, a_eff = rule.fn(bound, out)
+        kind, flops, a_full, a_eff = rule.fn(bound, out) if user is None else user(func, bound, out)
         c = self.c
         phase = c.current_phase()
         if kind == "elementwise" and phase != "optimizer":

@@ -13,12 +13,18 @@ What is counted (`FlopCount.total = forward + backward + optimizer`):
 * optimizer: an optimizer step has no MACs; its elementwise arithmetic is counted (1 FLOP per element per
   arithmetic op; fused a*b+c forms count each operation).
 * coverage: every op that did work but has no formula, with its call count. Nothing is silently zero.
+* user rules: `register_flop_rule` (registry.py) gives a formula for an op with none or overrides a built-in
+  one; `count_flops(..., rules={op: fn})` does so for one call.
+
+Layout: the built-in rule table is in rules.py, the user rules in registry.py, the dispatch and function modes
+in _dispatch.py; this module holds the result (`FlopCount`, `ModuleNode`) and `count_flops`.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -30,6 +36,9 @@ from . import formulas
 # re-exported: the rule table and the modes lived here before they moved to rules.py and _dispatch.py
 from ._dispatch import (  # noqa: F401
     PHASES, _Counter, _DispatchMode, _MetaSdpaMode, _PatchFunctionalSdpa, _route_meta_sdpa,
+)
+from .registry import (  # noqa: F401
+    FlopRuleError, _active_rules, register_flop_rule, registered_flop_rules, unregister_flop_rule,
 )
 from .rules import (  # noqa: F401
     _EW_COST, _INPUT_SIZED, _MAC_RULES, _METADATA, _REDUCTIONS, _ZERO, MAC_KINDS, _Rule, _rule_for, aten,
@@ -171,17 +180,24 @@ def _build_tree(root_name: str, modules: dict[str, dict[str, int]], totals: dict
     return root
 
 
-def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, loss_fn=None, **kwargs) -> FlopCount:
+def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, loss_fn=None,
+                rules: Mapping | None = None, **kwargs) -> FlopCount:
     """Count the FLOPs of `model_or_fn(*args, **kwargs)` by tracing it through torch's dispatcher.
 
     `train_step=True` also runs backward on `loss_fn(output)` (default: sum of the output) and, when an
     `optimizer` is given, `optimizer.step()`; each phase is counted apart. Works on CPU, CUDA and meta tensors
     (meta: no memory, no arithmetic). The model is run for real: use meta tensors to count without computing.
+
+    `rules` ({op: fn} or {op: (fn, kind)}) gives FLOP rules for this call only, with the signature and kinds of
+    `register_flop_rule` (default kind "custom"); they override the built-in rules and the registered ones for
+    this call (an op that already has a rule is allowed here: overriding it is the purpose), and leave the
+    global table unchanged. `train_step`, `optimizer`, `loss_fn` and `rules` are not passed to the model.
     """
     if not callable(model_or_fn):
         raise InvalidValueError(f"count_flops needs a torch module or a callable, got {type(model_or_fn).__name__}")
     if optimizer is not None and not train_step:
         train_step = True
+    user_rules = _active_rules(rules)
     c = _Counter()
     is_module = isinstance(model_or_fn, torch.nn.Module)
     root_name = type(model_or_fn).__name__ if is_module else "Global"
@@ -195,7 +211,7 @@ def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, lo
     c.tracker = tracker
     fmode = _MetaSdpaMode() if use_meta_sdpa else None
     patch = _PatchFunctionalSdpa() if use_meta_sdpa else None
-    with tracker, _DispatchMode(c):
+    with tracker, _DispatchMode(c, user_rules):
         if fmode is not None:
             patch.__enter__()
             fmode.__enter__()
