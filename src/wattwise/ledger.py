@@ -26,7 +26,7 @@ from typing import Any, Iterable
 from .constants import J_PER_KWH  # noqa: F401 (re-exported for older importers)
 from .errors import WattwiseError
 from .footprint import Footprint
-from .ledger_rows import _c, _d, _part_status, index_columns, to_footprint  # noqa: F401 (_d: older importers)
+from .ledger_rows import _c, _part_status, index_columns, to_footprint  # noqa: F401 (to_footprint: re-exported)
 from .measured import STATUSES, combine_status, footprint_from_parts  # noqa: F401 (re-exported)
 
 APPLICATION_ID = 0x57415454  # 'WATT'
@@ -39,10 +39,9 @@ class LedgerError(WattwiseError):
 
 
 def default_path() -> Path:
-    """`$WATTWISE_HOME/ledger.db`, else `~/.wattwise/ledger.db`."""
-    home = os.environ.get("WATTWISE_HOME")
-    base = Path(home).expanduser() if home else Path.home() / ".wattwise"
-    return base / "ledger.db"
+    """`$WATTWISE_HOME/ledger.db`, else `~/.wattwise/ledger.db` (resolved by wattwise.tracker.config)."""
+    from .tracker.config import default_ledger_path
+    return default_ledger_path()
 
 
 # --- schema -------------------------------------------------------------------------------------------------------
@@ -217,6 +216,10 @@ class Ledger:
                 return self._retry(attempt)
             except sqlite3.DatabaseError as e:
                 raise LedgerError(f"{self.path}: {e}") from None
+
+    @property
+    def closed(self) -> bool:
+        return self._con is None
 
     def close(self) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ rebuilt from their columns), and the liveness of a running part."""
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -128,3 +129,31 @@ def _legacy_footprint(record: dict) -> Footprint:
 def _legacy_method(prov: dict, component: str) -> str:
     kind = (prov.get("components") or {}).get(component, "measured")
     return kind if kind in ("measured", "estimated") else "mixed"
+
+
+# --- the public record ------------------------------------------------------------------------------------------
+
+# the documented keys of a run record (`wattwise runs show --json`, `runs export`), in order
+RUN_KEYS = ("id", "name", "project", "tags", "status", "start", "end", "duration_s", "host", "hardware", "region",
+            "pue", "intensity_g_per_kwh", "energy_gpu_kwh", "energy_cpu_kwh", "energy_memory_kwh", "it_energy_kwh",
+            "energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "cost_usd",
+            "cost_usd_low", "cost_usd_high", "gpu_hours", "flops", "flop_per_s", "mfu", "world_size")
+CSV_KEYS = RUN_KEYS + ("start_ts", "end_ts", "provenance")
+
+
+def _json_safe(obj):
+    """JSON has no NaN/inf: null instead."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def public_record(rec: dict) -> dict:
+    """The documented keys of a run record (RUN_KEYS), then its provenance; NaN/inf as None."""
+    out = {k: rec.get(k) for k in RUN_KEYS}
+    out["provenance"] = rec.get("provenance", {})
+    return _json_safe(out)

@@ -10,22 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shlex
-import signal
-import subprocess
 import sys
 from typing import Annotated, Optional
 
 import typer
 
-from ..errors import InvalidValueError, WattwiseError
+from ..errors import InvalidValueError
+from ..ledger_rows import CSV_KEYS, RUN_KEYS, public_record  # noqa: F401 (RUN_KEYS: importers)
 from ._output import _clean, print_json
-
-RUN_KEYS = ("id", "name", "project", "tags", "status", "start", "end", "duration_s", "host", "hardware", "region",
-            "pue", "intensity_g_per_kwh", "energy_gpu_kwh", "energy_cpu_kwh", "energy_memory_kwh", "it_energy_kwh",
-            "energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "cost_usd",
-            "cost_usd_low", "cost_usd_high", "gpu_hours", "flops", "flop_per_s", "mfu", "world_size")
-CSV_KEYS = RUN_KEYS + ("start_ts", "end_ts", "provenance")
 
 INTERVAL = Annotated[float, typer.Option("--interval", help="Sampling and checkpoint interval in seconds.")]
 NAME = Annotated[Optional[str], typer.Option("--name", help="Run name (default: the command).")]
@@ -39,13 +31,6 @@ LEDGER = Annotated[Optional[str], typer.Option("--ledger", help="Ledger file (de
                                                                 "or ~/.wattwise/ledger.db).")]
 
 
-def public_record(rec: dict) -> dict:
-    """The documented keys of a run record, then provenance."""
-    out = {k: rec.get(k) for k in RUN_KEYS}
-    out["provenance"] = rec.get("provenance", {})
-    return _clean(out)
-
-
 def _fmt(x, unit: str = "", digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}g}{unit}"
 
@@ -54,7 +39,7 @@ def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, pro
             tag: TAG = None, region: REGION = None, pue: PUE = None, json_out: JSON = False,
             ledger: LEDGER = None) -> None:
     """Run CMD (after --), measure it and its child processes, record it; exit with CMD's exit code."""
-    from ..tracker import Tracker
+    from ..tracker import run_command
     cmd = list(ctx.args)
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
@@ -66,51 +51,21 @@ def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, pro
     if ledger is not None:
         from ..ledger import Ledger
         led = Ledger(ledger)  # a corrupt or foreign file fails here, before the command runs
-    # validate region/PUE before starting the command (explicit values must resolve)
-    tracker = Tracker(name or shlex.join(cmd)[:120], project=project, tags=tag or (), region=region, pue=pue,
-                      interval_s=interval, ledger=led, handle_signals=False, extra={"command": cmd})
-    try:
-        proc = subprocess.Popen(cmd)
-    except OSError as e:
-        raise WattwiseError(f"cannot start {cmd[0]!r}: {e.strerror or e}") from None
-    tracker._pid = proc.pid
-    tracker.start()
-    got: list[int] = []
-
-    def forward(signum, frame):
-        got.append(signum)
-        if signum != signal.SIGINT:  # a terminal's Ctrl-C already reaches the whole process group
-            try:
-                proc.send_signal(signum)
-            except OSError:
-                pass
-
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    try:
-        while True:
-            try:
-                code = proc.wait()
-                break
-            except KeyboardInterrupt:
-                continue
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-    tracker.exit_code = code
-    status = "interrupted" if got or code < 0 else "ok" if code == 0 else "failed"
-    tracker.stop(status, f"exit code {code}" if code else None)
-    rec = dict(tracker.record or {}, id=tracker.run_id, status=status)
+    res = run_command(cmd, name=name, project=project, tags=tag or (), region=region, pue=pue, interval_s=interval,
+                      ledger=led)
+    rec, code = res.record, res.exit_code
     if json_out:
         out = public_record(rec)
         out["exit_code"] = code
         out["command"] = cmd
         print_json(out)
     else:
-        typer.echo(f"wattwise: run {tracker.run_id} {status} (exit {code}) in {_fmt(rec.get('duration_s'), ' s')}: "
+        known = (res.footprint.inputs.get("location_known") if res.footprint is not None else False)
+        typer.echo(f"wattwise: run {res.run_id} {res.status} (exit {code}) in {_fmt(rec.get('duration_s'), ' s')}: "
                    f"{_fmt(rec.get('energy_kwh'), ' kWh')} [{_fmt(rec.get('energy_kwh_low'))}-"
                    f"{_fmt(rec.get('energy_kwh_high'))}], {_fmt(rec.get('co2e_kg'), ' kg CO2e')} "
                    f"[{_fmt(rec.get('co2e_kg_low'))}-{_fmt(rec.get('co2e_kg_high'))}]"
-                   + ("" if tracker.ctx.get("location_known") else " (location unknown: world average)"),
+                   + ("" if known else " (location unknown: world average)"),
                    err=True)
     raise typer.Exit(128 - code if code < 0 else code)
 

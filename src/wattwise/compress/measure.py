@@ -175,7 +175,7 @@ def _count_flops(model, inputs: tuple, batch: int, notes: dict[str, str]) -> flo
 def _tracker_footprint(run: Callable[[], int], notes: dict[str, str], tracker_kwargs: dict) -> tuple[Any, int]:
     """Run `run` (returns the number of samples processed) under wattwise.tracker.Tracker; (footprint, n)."""
     try:
-        from ..tracker import Tracker  # written by the tracker issue; absent in some checkouts
+        from ..tracker import Tracker
     except ImportError as e:
         notes["energy_per_1000_kwh"] = f"energy not measured: wattwise.tracker unavailable ({e})"
         return None, 0

@@ -1,0 +1,75 @@
+"""Run ids, and the ranks of a distributed (torchrun) job. Standard library only."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import socket
+import threading
+import time
+
+_SEQ = {"n": 0}
+_SEQ_LOCK = threading.Lock()
+
+
+def next_seq() -> int:
+    """0, 1, 2...: the order in which trackers of this process start (separates several trackers of one job)."""
+    with _SEQ_LOCK:
+        n = _SEQ["n"]
+        _SEQ["n"] += 1
+    return n
+
+
+def _proc_start_ticks(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return data[data.rindex(b")") + 2:].split()[19].decode()
+    except (OSError, IndexError, ValueError):
+        return ""
+
+
+def dist_env() -> dict[str, int] | None:
+    """rank, world_size, local_rank, local_world_size from the torchrun environment, or None."""
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return None
+    if world <= 1 and "RANK" not in os.environ:
+        return None
+    local_rank = os.environ.get("LOCAL_RANK")
+    local_world = os.environ.get("LOCAL_WORLD_SIZE")
+    return {"rank": rank, "world_size": world,
+            "local_rank": int(local_rank) if local_rank and local_rank.isdigit() else None,
+            "local_world_size": int(local_world) if local_world and local_world.isdigit() else None}
+
+
+def shared_run_id(name: str | None, seq: int) -> str | None:
+    """The run id every rank of one distributed job derives alike, or None outside one.
+
+    WATTWISE_RUN_ID wins; else TORCHELASTIC_RUN_ID (torchrun: a fresh uuid with --standalone, the --rdzv-id
+    otherwise) with MASTER_ADDR/PORT; else MASTER_ADDR/PORT and the launching parent process (pid and start
+    time: ranks spawned by one launcher on one host). The tracker's name and sequence number in the process
+    separate several trackers of one job.
+    """
+    if os.environ.get("WATTWISE_RUN_ID"):
+        base = os.environ["WATTWISE_RUN_ID"]
+        return base if seq == 0 else f"{base}-{seq}"
+    if dist_env() is None:
+        return None
+    elastic = os.environ.get("TORCHELASTIC_RUN_ID")
+    master = f"{os.environ.get('MASTER_ADDR', '')}:{os.environ.get('MASTER_PORT', '')}"
+    if elastic and elastic != "none":
+        key = f"elastic|{elastic}|{master}"
+    else:
+        ppid = os.getppid()
+        key = f"spawn|{master}|{socket.gethostname()}|{ppid}|{_proc_start_ticks(ppid)}"
+    digest = hashlib.sha1(f"{key}|{name}|{seq}".encode()).hexdigest()[:12]
+    return f"dist-{digest}"
+
+
+def new_run_id() -> str:
+    """A fresh id: local time to the second and 6 random hex digits (20261202-134501-a3f9c2)."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
