@@ -32,14 +32,14 @@ _EXPORTS: dict[str, str] = {
     "where": ".siting",         # submodule binds its name on the package and would shadow the function
     # catalog
     "catalog": ".catalog",
-    # flops (issue 3)
+    # flops
     "count_flops": ".flops",
     "flops_per_token": ".flops",
     "FlopCount": ".flops",
-    # scaling (issue 5)
+    # scaling
     "scaling": ".scaling",
     "run_sweep": ".scaling.sweep",
-    # compression and Pareto (issue 6)
+    # compression and Pareto
     "compress": ".compress",
     "pareto_front": ".pareto",
     "dominates": ".pareto",
@@ -53,13 +53,15 @@ _EXPORTS: dict[str, str] = {
     "distill": ".compress",
     "kd_loss": ".compress",
     "moe_accounting": ".compress",
-    # measuring runs (issue 4)
+    # measuring runs
     "Tracker": ".tracker",
     "track": ".tracker",
     "TrackerWarning": ".tracker",
+    "Window": ".tracker",
+    "run_command": ".tracker",
     "Ledger": ".ledger",
     "LedgerError": ".ledger",
-    # report (issue 7)
+    # report
     "report": ".report",
     "build_card": ".report",
     "card_from_estimate": ".report",

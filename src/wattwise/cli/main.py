@@ -62,22 +62,16 @@ def demo(out: Annotated[str, typer.Option("--out", help="Folder for the ledger a
     run_demo(out, quick=quick, region=region, console=console)
 
 
-def _mount_optional() -> None:
-    """Mount the sub-apps of the other capabilities (each imports its heavy parts lazily)."""
-    import importlib
-    for module, name, help_text in (
-            ("flops", "flops", "Count FLOPs of a model (traced, meta device for big ones) and check the formulas."),
-            ("scaling", "scaling", "Scaling laws: plan a compute budget, fit your runs, check an allocation.")):
-        try:
-            sub = importlib.import_module(f".{module}", __package__)
-        except ModuleNotFoundError as e:  # not built yet in this checkout
-            if e.name and e.name.startswith("wattwise"):
-                continue
-            raise
-        app.add_typer(sub.app, name=name, help=help_text)
+def _mount_subapps() -> None:
+    """Mount the flops and scaling sub-apps (each imports its heavy parts lazily)."""
+    from . import flops, scaling
+    app.add_typer(flops.app, name="flops",
+                  help="Count FLOPs of a model (traced, meta device for big ones) and check the formulas.")
+    app.add_typer(scaling.app, name="scaling",
+                  help="Scaling laws: plan a compute budget, fit your runs, check an allocation.")
 
 
-_mount_optional()
+_mount_subapps()
 
 
 def main(argv: list[str] | None = None) -> None:
