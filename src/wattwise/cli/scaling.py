@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from ..errors import InvalidValueError, MissingExtraError, MissingInputError, UnknownNameError, closest
-from ..scaling.laws import LAWS, TRAIN_FLOPS_PER_PARAM_TOKEN, get_law
+from ..errors import MissingInputError, UnknownNameError, closest
+from ..scaling.laws import LAWS, get_law
 from . import _format as fmt
 from ._output import console, print_json
 
@@ -141,46 +140,6 @@ def check_command(
 
 
 # ------------------------------------------------------------------------------------------------------------------
-def _read_runs(path: Path, params_col: str, tokens_col: str, loss_col: str, flops_col: str):
-    if not path.is_file():
-        raise MissingInputError(f"runs file {str(path)!r} does not exist")
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        rows = list(reader)
-    lower = {h.strip().lower(): h for h in header}
-
-    def col(name: str, required: bool) -> Optional[str]:
-        if name in header:
-            return name
-        if name.strip().lower() in lower:
-            return lower[name.strip().lower()]
-        if required:
-            hint = closest(name, header)
-            raise MissingInputError(f"column {name!r} not in {str(path)!r} (columns: {', '.join(header)})"
-                                    + (f"; did you mean {hint[0]!r}?" if hint else ""))
-        return None
-
-    n_col, l_col = col(params_col, True), col(loss_col, True)
-    d_col = col(tokens_col, False)
-    c_col = None if d_col else col(flops_col, False)
-    if d_col is None and c_col is None:
-        raise MissingInputError(f"{str(path)!r} needs a tokens column {tokens_col!r} or a compute column "
-                                f"{flops_col!r} (columns: {', '.join(header)})")
-
-    def values(c: str) -> list[float]:
-        out = []
-        for i, row in enumerate(rows, start=2):
-            try:
-                out.append(float(row[c]))
-            except (TypeError, ValueError):
-                raise InvalidValueError(f"{str(path)!r} line {i}: column {c!r} must be a number, "
-                                        f"got {row[c]!r}") from None
-        return out
-
-    return values(n_col), (values(d_col) if d_col else None), values(l_col), (values(c_col) if c_col else None)
-
-
 @app.command("fit")
 def fit_command(
         runs: Annotated[Path, typer.Argument(help="CSV of training runs: params, tokens (or compute), final loss.")],
@@ -200,13 +159,16 @@ def fit_command(
     import warnings
 
     from ..scaling.fit import LOSS_FUNCTIONS, ChinchillaFit, ScalingFitWarning
+    from ..scaling.io import read_runs_csv
 
     if loss_fn not in LOSS_FUNCTIONS:
         raise UnknownNameError("loss function", loss_fn, closest(loss_fn, LOSS_FUNCTIONS), accepted=LOSS_FUNCTIONS)
-    n, d, l_, c = _read_runs(runs, params_col, tokens_col, loss_col, flops_col)
+    data = read_runs_csv(runs, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col, flops_col=flops_col)
     budget_flops = _num("budget", budget, required=False)
     if plot is not None:
-        _require_matplotlib()
+        from ..scaling.plot import require_matplotlib
+
+        require_matplotlib()  # before the fit, not after it
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -225,14 +187,16 @@ def fit_command(
                         progress=report)
     with warnings.catch_warnings(record=True), progress:
         warnings.simplefilter("always", ScalingFitWarning)
-        est.fit(n, d, l_, flops=c)
+        est.fit(**data)
     out = est.to_dict()
     if budget_flops is not None:
         opt = est.law_.optimal(budget_flops)
         out["optimal"] = {"flops": opt.flops, "params": opt.params, "tokens": opt.tokens,
                           "tokens_per_param": opt.tokens_per_param, "loss": opt.loss}
     if plot is not None:
-        plot_fit(est, n, d, l_, c, plot)
+        from ..scaling.plot import plot_fit
+
+        plot_fit(est, **data, path=plot)
         out["plot"] = str(plot)
     if json_out:
         print_json(out)
@@ -261,72 +225,6 @@ def fit_command(
         console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
     if plot is not None:
         console.print(f"Plot written to {plot}")
-
-
-def _require_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise MissingExtraError("matplotlib", "plot") from None
-
-
-def plot_fit(est, n, d, l_, c, path: Path) -> None:
-    """Two panels: IsoFLOP curves (loss vs N per budget, fitted law over the data) and loss contours in (N, D) with
-    the efficient frontier."""
-    _require_matplotlib()
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from ..scaling.fit import _group_budgets
-
-    n = np.asarray(n, float)
-    d = np.asarray(d, float) if d is not None else np.asarray(c, float) / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
-    l_ = np.asarray(l_, float)
-    flops = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
-    law = est.law_
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
-    labels = _group_budgets(flops)
-    cmap = plt.get_cmap("viridis")
-    k = labels.max() + 1
-    for g in range(k):
-        sel = labels == g
-        cg = float(np.exp(np.log(flops[sel]).mean()))
-        col = cmap(g / max(1, k - 1))
-        ax1.scatter(n[sel], l_[sel], s=12, color=col)
-        if sel.sum() >= 2:
-            ns = np.logspace(np.log10(n[sel].min()), np.log10(n[sel].max()), 100)
-            ax1.plot(ns, law.loss(ns, cg / (TRAIN_FLOPS_PER_PARAM_TOKEN * ns)), color=col, lw=1,
-                     label=f"{cg:.2g} FLOPs" if k <= 12 else None)
-            opt = law.optimal(cg)
-            ax1.plot(opt.params, opt.loss, marker="*", color=col, ms=10, mec="k")
-    ax1.set_xscale("log")
-    ax1.set_xlabel("parameters N")
-    ax1.set_ylabel("final loss")
-    ax1.set_title("IsoFLOP profiles (fitted law, stars = optimum)")
-    if k <= 12:
-        ax1.legend(fontsize=7)
-    nn, dd = np.meshgrid(np.logspace(np.log10(n.min()) - 0.5, np.log10(n.max()) + 0.5, 200),
-                         np.logspace(np.log10(d.min()) - 0.5, np.log10(d.max()) + 0.5, 200))
-    cs = ax2.contour(nn, dd, np.log(law.loss(nn, dd) - law.E), levels=15, cmap="magma", linewidths=0.8)
-    ax2.clabel(cs, fontsize=6, fmt=lambda v: f"{np.exp(v) + law.E:.2f}")
-    cgrid = np.logspace(np.log10(flops.min()) - 1, np.log10(flops.max()) + 1, 50)
-    front = [law.optimal(float(cc)) for cc in cgrid]
-    ax2.plot([f.params for f in front], [f.tokens for f in front], "k--", lw=1.5, label="efficient frontier")
-    ax2.scatter(n, d, s=8, c="tab:blue", label="runs")
-    ax2.set_xscale("log")
-    ax2.set_yscale("log")
-    ax2.set_xlim(nn.min(), nn.max())
-    ax2.set_ylim(dd.min(), dd.max())
-    ax2.set_xlabel("parameters N")
-    ax2.set_ylabel("tokens D")
-    ax2.set_title(f"Loss contours, a={est.a_:.3f}, b={est.b_:.3f}")
-    ax2.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 from .sweep import sweep_command  # noqa: E402  (its own module: the sweep's CLI is large)
