@@ -36,6 +36,9 @@ _EXPORTS: dict[str, str] = {
     "count_flops": ".flops",
     "flops_per_token": ".flops",
     "FlopCount": ".flops",
+    "register_flop_rule": ".flops",
+    "unregister_flop_rule": ".flops",
+    "FlopRuleError": ".flops",
     # scaling
     "scaling": ".scaling",
     "run_sweep": ".scaling.sweep",
@@ -44,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "pareto_front": ".pareto",
     "dominates": ".pareto",
     "pareto_mask": ".pareto",
+    "plot_pareto": ".pareto",
     "dominators": ".pareto",
     "measure": ".compress",
     "measure_variants": ".compress",

@@ -69,7 +69,7 @@ def _estimates(console) -> None:
     from rich.table import Table
 
     from . import scaling
-    from .cli import _format as fmt
+    from . import display as fmt
     from .estimator import estimate
     from .siting import where
 
@@ -179,7 +179,7 @@ def _train_teacher(data: _Data, ledger_path: Path, *, quick: bool, region: str |
     from rich.progress import Progress
     from rich.table import Table
 
-    from .cli import _format as fmt
+    from . import display as fmt
     from .flops import count_flops
     from .tracker import Tracker
 

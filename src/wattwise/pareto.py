@@ -13,6 +13,7 @@ better unless `higher_is_better=False` (for a loss or perplexity).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import InvalidValueError, MissingInputError
@@ -116,3 +117,36 @@ def pareto_front(items: Iterable[Any], *, cost: str = "flops", accuracy: str = "
     mask = pareto_mask(items, cost=cost, accuracy=accuracy, higher_is_better=higher_is_better)
     order = sorted((i for i in range(len(items)) if mask[i]), key=lambda i: (pts[i][1], -pts[i][0], i))
     return [items[i] for i in order]
+
+
+def plot_pareto(variants: list[dict], mask: list[bool], cost: str, accuracy: str, out: str | Path,
+                higher_is_better: bool = True) -> Path:
+    """Scatter of accuracy against cost, frontier joined and labelled; saved to `out` (png, svg, pdf)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from .errors import MissingExtraError
+        raise MissingExtraError("matplotlib", "plot") from None
+    xs = [value_of(v, cost, what="cost", index=i) for i, v in enumerate(variants)]
+    ys = [value_of(v, accuracy, what="accuracy", index=i) for i, v in enumerate(variants)]
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.scatter([x for x, m in zip(xs, mask) if not m], [y for y, m in zip(ys, mask) if not m],
+               color="0.6", label="dominated")
+    front = sorted((x, y) for x, y, m in zip(xs, ys, mask) if m)
+    ax.plot([p[0] for p in front], [p[1] for p in front], "o-", color="C2", label="Pareto frontier")
+    for v, x, y in zip(variants, xs, ys):
+        ax.annotate(str(v["name"]), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    positive = [x for x in xs if x > 0]
+    if positive and len(positive) == len(xs) and max(xs) / min(xs) > 100:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{cost} ({'/'.join(axis_fields(cost))}), lower is better")
+    ax.set_ylabel(f"{accuracy}, {'higher' if higher_is_better else 'lower'} is better")
+    ax.set_title("Accuracy vs cost (Green AI dominance, Schwartz et al. 2020)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -10,7 +10,7 @@ from rich.table import Table
 from ..estimator import estimate
 from ..footprint import QUANTITIES, Footprint
 from ..siting import where
-from . import _format as fmt
+from .. import display as fmt
 from ._flags import flagify
 from ._output import console, print_json
 
@@ -90,7 +90,7 @@ def print_footprint(fp: Footprint, title: str) -> None:
         if r is None:
             table.add_row(fmt.LABEL[q], "[dim]n/a[/dim]", f"[yellow]{flagify(fp.missing.get(q, ''))}[/yellow]")
         else:
-            table.add_row(fmt.LABEL[q], fmt.FORMAT[q](r.central), fmt.span(q, r))
+            table.add_row(fmt.LABEL[q], fmt.FORMAT[q](r.central), fmt.quantity_span(q, r))
     if fp.mfu is not None:
         table.add_row("MFU", f"{fp.mfu:.1%}", "")
     console.print(table)

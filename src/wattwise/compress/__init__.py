@@ -14,6 +14,7 @@ from .measure import (LatencyStats, Measurement, compare_latency, measure, measu
 from .moe import MoEAccount, moe_accounting  # noqa: E402
 from .prune import PruneResult, count_params, prune_structured, prune_unstructured, sparsity  # noqa: E402
 from .quantize import QUANT_METHODS, QuantResult, quantize, supported_methods  # noqa: E402
+from .variants import ledger_variants, read_variants  # noqa: E402
 
 __all__ = [
     "kd_loss", "distill", "finetune", "TrainResult",
@@ -21,5 +22,5 @@ __all__ = [
     "quantize", "QUANT_METHODS", "supported_methods", "QuantResult",
     "moe_accounting", "MoEAccount",
     "measure", "measure_variants", "Measurement", "LatencyStats", "ratios", "serialized_bytes", "time_latency",
-    "compare_latency",
+    "compare_latency", "read_variants", "ledger_variants",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _fmt
+from .. import display as _fmt
 from .card import LABELS, Card, Figure
 
 METHOD_MARK = {"measured": "measured", "estimated": "estimated", "mixed": "mixed (measured + estimated)",

@@ -7,7 +7,7 @@ document. Units are written in text mode (CO$_2$e is the only math).
 from __future__ import annotations
 
 from . import _text as T
-from .card import COMPONENTS, LABELS, RUN_KEYS, Card
+from .card import COMPONENTS, LABELS, Card
 
 _SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
              "^": r"\textasciicircum{}", "_": r"\_", "~": r"\textasciitilde{}", "%": r"\%"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from . import _text as T
-from .card import COMPONENTS, LABELS, RUN_KEYS, TOTAL_KEYS, Card
+from .card import COMPONENTS, LABELS, RUN_KEYS, Card
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 

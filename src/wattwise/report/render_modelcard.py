@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from . import _fmt
+from .. import display as _fmt
 from . import _text as T
 from .card import Card
 
