@@ -21,11 +21,11 @@ def _g(x: float, digits: int = 3) -> str:
 # --- one unit each ------------------------------------------------------------------------------------------------
 
 def sci(x: float) -> str:
-    """1.23e21 (plain digits between 1e-3 and 1e4), for columns whose header names the unit."""
+    """1.23e21 (plain digits between 1e-3 and 1e3), for columns whose header names the unit."""
     if x == 0:
         return "0"
     exp = int(math.floor(math.log10(abs(x))))
-    if -3 <= exp < 4:
+    if -3 <= exp < 3:
         return _g(x)
     mant = x / 10 ** exp
     if abs(float(f"{mant:.3g}")) >= 10:   # 9.996e20 rounds to 10.0e20: write 1e21
