@@ -43,7 +43,10 @@ def test_isoflop_minima_are_found_and_interior(quick_sweep):
     assert minima[0]["loss"] > minima[1]["loss"] > minima[2]["loss"]
     assert res.fit2["a"] is not None and 0 < res.fit2["a"] < 1.5
     assert res.fit2["a"] + res.fit2["b"] == pytest.approx(1.0, abs=0.01)  # D* ~ C / (6 N*) up to whole steps
-    assert res.totals["energy_kwh"] > 0 and res.plan_footprint["energy_kwh"] > res.totals["energy_kwh"]
+    assert res.totals.energy_kwh > 0 and res.plan_footprint.energy_kwh > res.totals.energy_kwh
+    assert res.totals.method == "measured" and res.totals.energy_kwh.method == "measured"
+    assert res.totals.flops.method == "counted" and res.totals.extra["runs"] == 9
+    assert res.plan_footprint.method == "estimated" and res.plan_footprint.flops == res.plan_flops
     assert set(res.files) >= {"runs_csv", "json"}
 
 

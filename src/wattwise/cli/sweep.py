@@ -161,12 +161,12 @@ def _print_summary(res) -> None:
         lo_hi = res.fit2.get("ci", {}).get("plan_params")
         p.add_row("params", "", _count(plan["params"]) + (f" [{_count(lo_hi[0])}, {_count(lo_hi[1])}]" if lo_hi else ""))
         p.add_row("tokens", "", _count(plan["tokens"]))
-    pfp = pfp or {}
-    p.add_row("compute", fmt.flops(tot["flops_counted"]) if tot.get("flops_counted") else "-", fmt.flops(res.plan_flops))
+    p.add_row("compute", fmt.flops(tot.flops) if tot.flops else "-", fmt.flops(res.plan_flops))
     for k, f_ in (("duration_s", fmt.duration), ("energy_kwh", fmt.energy), ("co2e_kg", fmt.co2e),
                   ("cost_usd", fmt.usd)):
-        p.add_row(fmt.LABEL[k], f_(tot[k]) if tot.get(k) is not None else "-",
-                  f_(pfp[k]) if pfp.get(k) is not None else "-")
+        mine, planned = getattr(tot, k), (getattr(pfp, k) if pfp is not None else None)
+        p.add_row(fmt.LABEL[k], f_(mine) if mine is not None else "-",
+                  f_(planned) if planned is not None else "-")
     console.print(p)
     for n in res.fit2.get("notes", []) + res.fit3.get("notes", []) + res.notes:
         console.print(f"[yellow]note:[/yellow] {n}")

@@ -1,9 +1,10 @@
-"""Fit and plan from a sweep's own runs.
+"""Fit and plan from a sweep's own runs, and total its footprint.
 
-Approach 2 (Hoffmann et al. 2022, Sec. 3.2, "IsoFLOP profiles"): per budget C, fit a parabola of the final loss in
-log N; its vertex is N*(C). Then N* = k_N C^a and D* = k_D C^b by least squares in log-log. Intervals: residual
-bootstrap (the parabola residuals of all slices pooled, rescaled by sqrt(n / (n - 3 m)) for the 3 m fitted
-coefficients, resampled onto every run; each resample refits every parabola and both power laws).
+Approach 2 (Hoffmann et al. 2022, Sec. 3.2, "IsoFLOP profiles"; implemented once in wattwise.scaling.isoflop): per
+budget C, fit a parabola of the final loss in log N; its vertex is N*(C). Then N* = k_N C^a and D* = k_D C^b by least
+squares in log-log. Intervals: residual bootstrap (the parabola residuals of all slices pooled, rescaled by
+sqrt(n / (n - 3 m)) for the 3 m fitted coefficients, resampled onto every run; each resample refits every parabola
+and both power laws).
 Approach 3 (Hoffmann et al. 2022, Sec. 3.3, as corrected by Besiroglu et al. 2024): `wattwise.scaling.fit_chinchilla`
 with its multinomial bootstrap. Hoffmann et al. 2022, Table 2: a = 0.49 (Approach 2), 0.46 (Approach 3); b = 0.51,
 0.54; i.e. both ~0.5.
@@ -13,10 +14,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 from ...constants import TRAIN_FLOPS_PER_PARAM_TOKEN
 from ...errors import InvalidValueError
 from .. import isoflop
+
+if TYPE_CHECKING:
+    from ...footprint import Footprint
 
 # Hoffmann et al. 2022, Table 2 (a: N_opt ~ C^a, b: D_opt ~ C^b)
 CHINCHILLA_EXPONENTS = {"approach1": (0.50, 0.50), "approach2": (0.49, 0.51), "approach3": (0.46, 0.54)}
@@ -68,36 +73,84 @@ def approach3(runs, *, bootstrap: int = 200, ci_level: float = 0.9, seed: int = 
     return out
 
 
-def totals(runs) -> dict:
-    """Sum of the runs' measured quantities, central and low/high (None where any run lacks it)."""
-    keys = ("flops_counted", "flops_6nd", "duration_s", "energy_kwh", "energy_kwh_low", "energy_kwh_high",
-            "co2e_kg", "co2e_kg_low", "co2e_kg_high", "cost_usd", "cost_usd_low", "cost_usd_high")
-    out = {}
-    for k in keys:
-        vals = [r.get(k) for r in runs]
-        out[k] = None if not vals or any(v is None for v in vals) else float(sum(vals))
-    out["runs"] = len(runs)
-    return out
+_MEASURED = ("duration_s", "energy_kwh", "co2e_kg", "cost_usd")
+_RANGED = ("energy_kwh", "co2e_kg", "cost_usd")  # run rows carry {q}_low / {q}_high for these (ledger columns)
+PLAN_BASIS = ("the sweep's measured energy and wall-clock per FLOP on this machine, one process; tiny models run "
+              "less efficiently than larger ones, so this is an upper-side figure")
 
 
-def plan_footprint(plan: dict | None, sweep_totals: dict, intensity_g_per_kwh: dict | None = None,
-                   usd_per_kwh: float | None = None) -> dict | None:
-    """The plan's footprint at the sweep's own measured efficiency (energy per FLOP and FLOP/s of this machine)."""
-    if not plan or not sweep_totals.get("flops_counted") or not sweep_totals.get("energy_kwh"):
+def _sum(runs, key: str) -> float | None:
+    vals = [r.get(key) for r in runs]
+    return None if not vals or any(v is None for v in vals) else float(sum(vals))
+
+
+def totals(runs) -> Footprint:
+    """The sweep's own footprint: the sum of its runs' measured quantities (method 'measured'; FLOPs 'counted').
+    A quantity that any run lacks is None (named in `missing`). `extra`: runs (how many) and flops_6nd (the
+    same work as 6 N D)."""
+    from ...footprint import Footprint
+    from ...quantity import Quantity, Range
+
+    n = len(runs)
+    basis = f"sum over the sweep's {n} finished runs of their tracked footprints (ledger)"
+    ranges, missing = {}, {}
+    for q in _MEASURED:
+        c = _sum(runs, q)
+        if c is None:
+            missing[q] = f"not recorded for every run of the sweep ({n} runs)"
+            continue
+        lo, hi = (_sum(runs, f"{q}_low"), _sum(runs, f"{q}_high")) if q in _RANGED else (None, None)
+        ranges[q] = Range(c if lo is None else lo, c, c if hi is None else hi)
+    counted = _sum(runs, "flops_counted")
+    flops = None if counted is None else Quantity(
+        counted, method="counted", basis=f"sum over the sweep's {n} runs of the FLOPs counted per token by tracing "
+                                         "the model (wattwise.flops) x tokens trained")
+    if flops is None:
+        missing["flops"] = "counted FLOPs not known for every run of the sweep"
+    hardware = {r.get("hardware") for r in runs}
+    return Footprint.of(ranges, "measured", {q: basis for q in ranges}, flops=flops, missing=missing,
+                        hardware=hardware.pop() if len(hardware) == 1 else None,
+                        extra={"runs": n, "flops_6nd": _sum(runs, "flops_6nd")})
+
+
+def plan_footprint(plan: dict | None, sweep_totals: Footprint, intensity_g_per_kwh: dict | None = None,
+                   usd_per_kwh: float | None = None) -> Footprint | None:
+    """The plan's footprint at the sweep's own measured efficiency (energy per FLOP and FLOP/s of this machine):
+    the sweep's totals scaled by plan FLOPs / the sweep's 6 N D, method 'estimated'. None without a plan, or when
+    the sweep's counted FLOPs or energy are unknown. `extra`: params, tokens (the plan) and basis."""
+    from ...footprint import Footprint
+    from ...quantity import Quantity
+
+    flops_6nd = sweep_totals.extra.get("flops_6nd")
+    if not plan or not sweep_totals.flops or not sweep_totals.energy_kwh or not flops_6nd:
         return None
     c = plan["flops"]
-    scale = c / sweep_totals["flops_6nd"]  # the plan's FLOPs are 6ND too
-    out = {"flops": c, "params": plan["params"], "tokens": plan["tokens"], "method": "extrapolated",
-           "basis": "the sweep's measured energy and wall-clock per FLOP on this machine, one process; tiny "
-                    "models run less efficiently than larger ones, so this is an upper-side figure"}
-    if sweep_totals.get("duration_s"):
-        out["duration_s"] = sweep_totals["duration_s"] * scale
-    for k in ("energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high",
-              "cost_usd", "cost_usd_low", "cost_usd_high"):
-        if sweep_totals.get(k) is not None:
-            out[k] = sweep_totals[k] * scale
-    if usd_per_kwh is not None and out.get("energy_kwh") is not None and "cost_usd" not in out:
-        out["cost_usd"] = out["energy_kwh"] * usd_per_kwh
+    scale = c / flops_6nd  # the plan's FLOPs are 6ND too
+    qs = {}
+    for q in _MEASURED:
+        v = getattr(sweep_totals, q)
+        if v is not None and (v or q != "duration_s"):
+            qs[q] = v.scale(scale).with_(method="estimated", basis=f"{PLAN_BASIS} (x {scale:.4g})")
+    if usd_per_kwh is not None and "energy_kwh" in qs and "cost_usd" not in qs:
+        qs["cost_usd"] = Quantity.of(qs["energy_kwh"].range * usd_per_kwh, "estimated",
+                                     f"extrapolated energy x {usd_per_kwh:g} USD/kWh")
+    flops = Quantity(c, method="estimated", basis="C = 6 N D of the planned allocation")
+    return Footprint(**qs, flops=flops, method="estimated", hardware=sweep_totals.hardware,
+                     inputs={"flops": c, "params": plan["params"], "tokens": plan["tokens"]},
+                     extra={"params": plan["params"], "tokens": plan["tokens"], "basis": PLAN_BASIS})
+
+
+def footprint_json(fp: Footprint | None) -> dict | None:
+    """`fp.to_dict()` plus the flat keys sweep.json carried before footprints (flops_counted of the sweep,
+    energy_kwh_low, energy_kwh_high, co2e_kg_low, ... as in the ledger's columns)."""
+    if fp is None:
+        return None
+    out = fp.to_dict()
+    if fp.flops is not None and fp.flops.method == "counted":
+        out["flops_counted"] = float(fp.flops)
+    for q in _RANGED:
+        v = getattr(fp, q)
+        out[f"{q}_low"], out[f"{q}_high"] = (None, None) if v is None else (v.low, v.high)
     return out
 
 

@@ -7,15 +7,18 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...errors import InvalidValueError
 from . import analysis
 from .executors import EXECUTORS, run_local, run_ray, run_workers
 from .planner import RunSpec, SweepConfig, plan_grid
 from .trainer import RESULT_KEY, SPEC_KEY
+
+if TYPE_CHECKING:
+    from ...footprint import Footprint
 
 # Quick mode: 3 budgets x the same 3 sizes (d_model 8, 16, 24; one layer; ~2k, 5.5k, 10.5k params), 256-token
 # steps; ~45 s in one process on this project's 2-core machines. On pydoc text the 5.5k model wins every budget,
@@ -63,8 +66,8 @@ class SweepResult:
     fit2: dict
     fit3: dict
     plan_flops: float
-    totals: dict
-    plan_footprint: dict | None
+    totals: Footprint              # measured (FLOPs counted); extra: runs, flops_6nd
+    plan_footprint: Footprint | None  # estimated: the sweep's efficiency scaled to the plan
     corpus: dict
     executor: str
     wall_s: float
@@ -75,7 +78,8 @@ class SweepResult:
         return {"sweep_id": self.sweep_id, "config": self.config.identity(), "corpus": self.corpus,
                 "executor": self.executor, "wall_s": self.wall_s, "executed": self.executed, "skipped": self.skipped,
                 "runs": self.runs, "approach2": self.fit2, "approach3": self.fit3, "plan_flops": self.plan_flops,
-                "sweep_footprint": self.totals, "plan_footprint": self.plan_footprint,
+                "sweep_footprint": analysis.footprint_json(self.totals),
+                "plan_footprint": analysis.footprint_json(self.plan_footprint),
                 "chinchilla": {"exponents": analysis.CHINCHILLA_EXPONENTS, "source": analysis.CHINCHILLA_SOURCE},
                 "files": self.files, "notes": self.notes}
 
