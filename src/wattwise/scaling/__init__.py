@@ -26,12 +26,14 @@ from .laws import (
 
 _LAZY = {
     "ChinchillaFit": ".fit",
-    "IsoFLOPFit": ".fit",
-    "ScalingFitWarning": ".fit",
+    "IsoFLOPFit": ".isoflop",
+    "ScalingFitWarning": "._base",
     "fit_chinchilla": ".fit",
-    "fit_isoflop": ".fit",
+    "fit_isoflop": ".isoflop",
     "hoffmann_grid": ".fit",
     "LOSS_FUNCTIONS": ".fit",
+    "read_runs_csv": ".io",
+    "plot_fit": ".plot",
     "InferenceAllocation": ".inference",
     "inference_optimal": ".inference",
     "INFERENCE_FLOPS_PER_PARAM_TOKEN": ".inference",
