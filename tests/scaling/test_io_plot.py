@@ -67,7 +67,8 @@ def test_read_runs_feed_the_fit(tmp_path):
     runs = read_runs_csv(p)
     assert np.array_equal(runs["params"], n) and np.array_equal(runs["loss"], l_)   # full precision round trip
     grid = hoffmann_grid()[::25]
-    assert fit_chinchilla(**runs, init_grid=grid).theta_.tolist() == fit_chinchilla(n, d, l_, init_grid=grid).theta_.tolist()
+    from_csv, direct = fit_chinchilla(**runs, init_grid=grid), fit_chinchilla(n, d, l_, init_grid=grid)
+    assert from_csv.theta_.tolist() == direct.theta_.tolist()
 
 
 def test_plot_fit_writes_a_non_empty_png(tmp_path):

@@ -6,9 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from wattwise.scaling import ScalingFitWarning, fit_isoflop, get_law
+from wattwise.scaling import ScalingFitWarning, fit_isoflop, get_law, isoflop
 from wattwise.scaling import fit as fit_module
-from wattwise.scaling import isoflop
 from wattwise.scaling.sweep import analysis, approach2, isoflop_minima
 
 LAW = get_law("besiroglu2024")
