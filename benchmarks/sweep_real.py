@@ -47,10 +47,10 @@ def main() -> None:
         print(f"  minimum C={m['flops']:.3g}: N*={m['params']:.4g} D*={m['tokens']:.4g} D*/N*={m['tokens'] / m['params']:.1f}"
               f" interior={m['interior']}")
     t = res.totals
-    print(f"wall-clock: {wall:.1f} s (sum of run durations {t['duration_s']:.1f} s)")
-    print(f"compute: {t['flops_counted']:.3g} FLOPs counted ({t['flops_6nd']:.3g} as 6ND)")
-    print(f"energy: {t['energy_kwh'] * 1000:.3f} Wh [{t['energy_kwh_low'] * 1000:.3f}, {t['energy_kwh_high'] * 1000:.3f}]"
-          f" (facility); CO2e {t['co2e_kg'] * 1000:.3f} g")
+    print(f"wall-clock: {wall:.1f} s (sum of run durations {t.duration_s:.1f} s)")
+    print(f"compute: {t.flops:.3g} FLOPs counted ({t.extra['flops_6nd']:.3g} as 6ND)")
+    print(f"energy: {t.energy_kwh * 1000:.3f} Wh [{t.energy_kwh.low * 1000:.3f}, {t.energy_kwh.high * 1000:.3f}]"
+          f" (facility); CO2e {t.co2e_kg * 1000:.3f} g")
     for name, f in (("approach2", res.fit2), ("approach3", res.fit3)):
         for k, ref in (("a", 0.49 if name == "approach2" else 0.46), ("b", 0.51 if name == "approach2" else 0.54)):
             v, ci = f.get(k), f.get("ci", {}).get(k)
@@ -65,9 +65,9 @@ def main() -> None:
         ci = res.fit2.get("ci", {}).get("plan_params")
         print(f"plan {res.plan_flops:.3g} FLOPs: N={p['params']:.4g}" + (f" [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "")
               + f", D={p['tokens']:.4g}")
-        pf = res.plan_footprint or {}
-        if pf.get("energy_kwh") is not None:
-            print(f"plan footprint (extrapolated): {pf['energy_kwh'] * 1000:.3f} Wh, {pf.get('duration_s', 0):.0f} s")
+        pf = res.plan_footprint
+        if pf is not None and pf.energy_kwh is not None:
+            print(f"plan footprint (extrapolated): {pf.energy_kwh * 1000:.3f} Wh, {pf.duration_s or 0:.0f} s")
     for n in res.fit2["notes"] + res.fit3["notes"]:
         print("note:", n)
 

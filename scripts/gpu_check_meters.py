@@ -55,7 +55,8 @@ def run_check(seconds: float = 20.0, size: int = 8192, dtype: str = "bf16", allo
     from wattwise.meters.cpu_fallback import CpuTdpMeter
     from wattwise.meters.memory import MemoryModelMeter
     from wattwise.meters.nvml import NvmlMeter
-    from wattwise.tracker import Tracker, catalog_gpu
+    from wattwise.meters.nvml import catalog_gpu
+    from wattwise.tracker import Tracker
 
     tdt = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
     if device == "cpu" and tdt is not torch.float32:

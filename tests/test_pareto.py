@@ -1,6 +1,5 @@
 """Pareto dominance (Schwartz et al. 2020, Green AI) and frontier invariants."""
 
-import random
 
 import pytest
 from hypothesis import given, settings

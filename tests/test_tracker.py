@@ -1,4 +1,3 @@
-import json
 import os
 import signal
 import subprocess
@@ -12,7 +11,7 @@ import pytest
 from tests.meters.fakes import FakeNvml, make_powercap, write
 from wattwise.errors import WattwiseError
 from wattwise.ledger import Ledger
-from wattwise.meters.base import ESTIMATED, Reading
+from wattwise.meters.base import Reading
 from wattwise.meters.cpu_fallback import CpuTdpMeter
 from wattwise.tracker import Tracker, TrackerWarning, track
 

@@ -9,7 +9,7 @@ import wattwise
 from wattwise.report import build_card, card_from_estimate, render, schema_path
 from wattwise.report.render_latex import escape as tex
 
-from .ledger_fixture import GENERATOR, XSS
+from .ledger_fixture import XSS
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema not installed (dev extra): schema checks skipped")
 

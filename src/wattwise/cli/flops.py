@@ -175,7 +175,7 @@ def flops(
 
     if hf_config is not None:
         from ..flops.arch import cross_check
-        from ..flops.hf import HFModelUnavailable, count_hf_config, estimate_from_config, load_config, \
+        from ..flops.hf import HFModelUnavailable, count_hf_config, load_config, \
             shape_from_config
         shape = shape_from_config(load_config(hf_config))
         s = min(shape.n_ctx, 2048) if seq is None else seq

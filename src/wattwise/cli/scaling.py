@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..errors import MissingInputError, UnknownNameError, closest
 from ..scaling.laws import LAWS, get_law
-from . import _format as fmt
+from .. import display as fmt
 from ._output import console, print_json
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -18,13 +18,6 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 LAW = Annotated[Optional[str], typer.Option("--law", help=f"Scaling law: {', '.join(LAWS)} (default besiroglu2024).")]
 JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
-
-
-def _count(x: float) -> str:
-    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if x >= scale:
-            return f"{x / scale:.3g}{unit}"
-    return f"{x:.3g}"
 
 
 def _num(name: str, text: Optional[str], required: bool = True) -> Optional[float]:
@@ -72,19 +65,19 @@ def plan_command(
     t = Table(title=f"Compute-optimal plan for {fmt.flops(flops)} ({law_obj.name})", title_justify="left")
     t.add_column("")
     t.add_column("Value", justify="right", style="bold")
-    t.add_row("Parameters", _count(alloc.params))
-    t.add_row("Training tokens", _count(alloc.tokens))
+    t.add_row("Parameters", fmt.count(alloc.params))
+    t.add_row("Training tokens", fmt.count(alloc.tokens))
     t.add_row("Tokens per parameter", f"{alloc.tokens_per_param:.1f}")
     t.add_row("Predicted loss", "n/a (rule without a loss model)" if alloc.loss is None else f"{alloc.loss:.4f}")
     console.print(t)
     console.print(f"[dim]{law_obj.source}. Caveat: {law_obj.caveat}[/dim]", soft_wrap=True)
     if inf is not None:
-        t = Table(title=f"Inference-aware (Sardana & Frankle 2023), {_count(inf.inference_tokens)} tokens served",
+        t = Table(title=f"Inference-aware (Sardana & Frankle 2023), {fmt.count(inf.inference_tokens)} tokens served",
                   title_justify="left")
         for col in ("", "Chinchilla-optimal", "Inference-aware"):
             t.add_column(col, justify="right" if col else "left")
-        t.add_row("Parameters", _count(inf.chinchilla.params), _count(inf.params))
-        t.add_row("Training tokens", _count(inf.chinchilla.tokens), _count(inf.tokens))
+        t.add_row("Parameters", fmt.count(inf.chinchilla.params), fmt.count(inf.params))
+        t.add_row("Training tokens", fmt.count(inf.chinchilla.tokens), fmt.count(inf.tokens))
         t.add_row("Lifetime FLOPs", fmt.flops(inf.chinchilla_total_flops), fmt.flops(inf.total_flops))
         console.print(t)
         console.print(f"Same loss ({inf.loss:.4f}); the smaller, longer-trained model saves "
@@ -126,12 +119,12 @@ def check_command(
     if json_out:
         print_json(res)
         return
-    t = Table(title=f"{_count(n)} parameters on {_count(d)} tokens = {fmt.flops(res['flops'])} ({res['law']})",
+    t = Table(title=f"{fmt.count(n)} parameters on {fmt.count(d)} tokens = {fmt.flops(res['flops'])} ({res['law']})",
               title_justify="left")
     for col in ("", "Yours", "Optimal, same compute"):
         t.add_column(col, justify="right" if col else "left")
-    t.add_row("Parameters", _count(n), _count(res["params"]))
-    t.add_row("Training tokens", _count(d), _count(res["tokens"]))
+    t.add_row("Parameters", fmt.count(n), fmt.count(res["params"]))
+    t.add_row("Training tokens", fmt.count(d), fmt.count(res["tokens"]))
     t.add_row("Tokens per parameter", f"{d / n:.1f}", f"{res['tokens_per_param']:.1f}")
     t.add_row("Predicted loss", f"{res['loss']:.4f}", f"{res['optimal_loss']:.4f}")
     console.print(t)
@@ -220,7 +213,7 @@ def fit_command(
     console.print(t)
     if "optimal" in out:
         o = out["optimal"]
-        console.print(f"At {fmt.flops(o['flops'])}: {_count(o['params'])} parameters on {_count(o['tokens'])} tokens.")
+        console.print(f"At {fmt.flops(o['flops'])}: {fmt.count(o['params'])} parameters on {fmt.count(o['tokens'])} tokens.")
     for w in est.warnings_:
         console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
     if plot is not None:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ..errors import ContradictoryInputError, InvalidValueError
-from . import _format as fmt
+from .. import display as fmt
 from ._output import console, print_json
 
 def _budgets(text: Optional[str]) -> Optional[tuple[float, ...]]:
@@ -27,15 +27,6 @@ def _ci(d: dict, key: str) -> str:
         return "-"
     lo_hi = d.get("ci", {}).get(key)
     return f"{v:.3f}" + (f" [{lo_hi[0]:.3f}, {lo_hi[1]:.3f}]" if lo_hi else "")
-
-
-def _count(x) -> str:
-    if x is None:
-        return "-"
-    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if x >= scale:
-            return f"{x / scale:.3g}{unit}"
-    return f"{x:.3g}"
 
 
 def sweep_command(
@@ -104,14 +95,14 @@ def sweep_command(
                 progress.console.print(f"  skip {spec.key} (finished earlier, loss {info.get('loss', float('nan')):.4f})")
             return
         if event == "plan":
-            tasks[spec.key] = progress.add_task(f"  {spec.key} N={_count(spec.params)}", total=spec.steps)
+            tasks[spec.key] = progress.add_task(f"  {spec.key} N={fmt.count(spec.params)}", total=spec.steps)
             progress.update(overall["id"], total=len(tasks))
         elif event == "step":
             progress.update(tasks[spec.key], completed=info["step"])
         elif event == "done":
             loss = info.get("loss")
             progress.update(tasks[spec.key], completed=spec.steps,
-                            description=f"  {spec.key} N={_count(spec.params)} loss {loss:.4f}")
+                            description=f"  {spec.key} N={fmt.count(spec.params)} loss {loss:.4f}")
             progress.advance(overall["id"])
 
     with progress:
@@ -132,8 +123,8 @@ def _print_summary(res) -> None:
     minima = {m["flops"]: m for m in res.fit2.get("minima", [])}
     for r in res.runs:
         best = minima.get(r["budget_flops"], {}).get("best_observed_params") == r["params"]
-        t.add_row(fmt.flops(r["budget_flops"]), f"{r['d_model']} x {r['n_layers']}", _count(r["params"]),
-                  _count(r["tokens"]), ("[bold]" if best else "") + (f"{r['loss']:.4f}" if r["loss"] is not None else "-"),
+        t.add_row(fmt.flops(r["budget_flops"]), f"{r['d_model']} x {r['n_layers']}", fmt.count(r["params"]),
+                  fmt.count(r["tokens"]), ("[bold]" if best else "") + (f"{r['loss']:.4f}" if r["loss"] is not None else "-"),
                   fmt.duration(r["duration_s"]) if r["duration_s"] else "-",
                   fmt.energy(r["energy_kwh"]) if r["energy_kwh"] else "-")
     console.print(t)
@@ -141,7 +132,7 @@ def _print_summary(res) -> None:
     for col in ("budget", "N*", "D*", "loss*", "inside sizes tried"):
         m.add_column(col, justify="right")
     for v in res.fit2.get("minima", []):
-        m.add_row(fmt.flops(v["flops"]), _count(v["params"]), _count(v["tokens"]), f"{v['loss']:.4f}",
+        m.add_row(fmt.flops(v["flops"]), fmt.count(v["params"]), fmt.count(v["tokens"]), f"{v['loss']:.4f}",
                   "yes" if v["interior"] else "[red]no")
     console.print(m)
     f = Table(title=f"Fitted exponents ({int(res.fit2.get('ci_level', 0.9) * 100)}% intervals) vs Chinchilla ~0.5",
@@ -159,8 +150,8 @@ def _print_summary(res) -> None:
     p.add_column(f"plan {fmt.flops(res.plan_flops)} (extrapolated)", justify="right")
     if plan:
         lo_hi = res.fit2.get("ci", {}).get("plan_params")
-        p.add_row("params", "", _count(plan["params"]) + (f" [{_count(lo_hi[0])}, {_count(lo_hi[1])}]" if lo_hi else ""))
-        p.add_row("tokens", "", _count(plan["tokens"]))
+        p.add_row("params", "", fmt.count(plan["params"]) + (f" [{fmt.count(lo_hi[0])}, {fmt.count(lo_hi[1])}]" if lo_hi else ""))
+        p.add_row("tokens", "", fmt.count(plan["tokens"]))
     p.add_row("compute", fmt.flops(tot.flops) if tot.flops else "-", fmt.flops(res.plan_flops))
     for k, f_ in (("duration_s", fmt.duration), ("energy_kwh", fmt.energy), ("co2e_kg", fmt.co2e),
                   ("cost_usd", fmt.usd)):

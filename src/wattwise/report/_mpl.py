@@ -34,7 +34,6 @@ def _mark(svg: str) -> str:
 
 
 def card_plots(card: Card) -> list[tuple[str, str]]:
-    import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     out: list[tuple[str, str]] = []
