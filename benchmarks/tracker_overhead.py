@@ -1,6 +1,6 @@
 """Tracker overhead, wattwise side by side with CodeCarbon, measured in the same run on the same machine.
 
-    python benchmarks/tracker_overhead.py [--trials 5] [--steps 300]
+    python benchmarks/tracker_overhead.py [--trials 5] [--steps 3000]
 
 Three measures, each in fresh interpreters where it matters:
   import       seconds to import the tracker (`wattwise.tracker` vs `codecarbon`), best of 3 fresh processes
@@ -166,7 +166,8 @@ def live_us(tmp: str) -> dict[str, float]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=300, help="training steps per trial (~2-4 s on one core)")
+    ap.add_argument("--steps", type=int, default=3000, help="training steps per trial (~2-4 s on one core; "
+                    "fewer makes the ~30 ms one-off start-up in the sampler thread look like a slowdown)")
     args = ap.parse_args(argv)
     tools = ["wattwise"] + (["codecarbon"] if have_codecarbon() else [])
     if "codecarbon" not in tools:
