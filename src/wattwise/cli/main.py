@@ -74,14 +74,36 @@ def _mount_subapps() -> None:
 _mount_subapps()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; WattwiseError -> red one-line message, exit 2; any other error -> one line, exit 1.
+def _usage_line(e) -> str:
+    """A Click usage error as one line: what was wrong, and where the help is."""
+    ctx = getattr(e, "ctx", None)
+    where = f"{ctx.command_path} --help" if ctx is not None else "wattwise --help"
+    return f"{e.format_message()} (see {where})"
 
-    Typer/Click handle usage errors themselves (exit 2 with a usage line); everything else raised by a command
-    propagates here.
-    """
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. Every user mistake (a bad option or value, an unknown name, an unreadable or unwritable file)
+    ends in one line on stderr and exit 2; an unexpected error in one line and exit 1; never a traceback
+    (WATTWISE_DEBUG=1 shows it)."""
     try:
-        app(args=argv, prog_name="wattwise")
+        from typer._click import exceptions as cx  # typer >= 0.20 ships its own click
+    except ImportError:  # pragma: no cover - older typer on the system click
+        from click import exceptions as cx
+    try:
+        code = app(args=argv, prog_name="wattwise", standalone_mode=False)
+    except cx.NoArgsIsHelpError as e:  # `wattwise runs` alone: its help (Rich help is printed as it is built)
+        if e.format_message().strip():
+            typer.echo(e.format_message(), err=True)
+        sys.exit(2)
+    except cx.UsageError as e:
+        err.print(f"[red]error:[/red] {_usage_line(e)}", highlight=False, soft_wrap=True, markup=True)
+        sys.exit(2)
+    except typer.Abort:
+        err.print("aborted", highlight=False)
+        sys.exit(130)
+    except cx.ClickException as e:
+        err.print(f"[red]error:[/red] {e.format_message()}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
     except WattwiseError as e:
         if os.environ.get("WATTWISE_DEBUG"):
             raise
@@ -94,3 +116,8 @@ def main(argv: list[str] | None = None) -> None:
         err.print(f"[red]internal error:[/red] {type(e).__name__}: {e} (set WATTWISE_DEBUG=1 for a traceback; "
                   "please report it)", highlight=False, soft_wrap=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
