@@ -29,7 +29,7 @@ def test_version():
 def test_estimate_seed_example_table():
     code, out, _ = run_cli("estimate", "--params", "7e9", "--tokens", "1.4e12", "--flop-per-s", "150e12")
     assert code == 0
-    assert "5.88e22 FLOPs" in out and "108,889" in out
+    assert "58.8 ZFLOPs" in out and "108,889" in out
 
 
 def test_estimate_accepts_suffixes():

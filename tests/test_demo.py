@@ -28,7 +28,7 @@ def test_demo_quick_end_to_end(tmp_path):
     for step in ("1. Estimate before training", "2. Measure a real training run", "3. Make it cheaper",
                  "4. Report", "Verdict"):
         assert step in stdout
-    assert "5.88e22 FLOPs" in stdout and "108,889" in stdout
+    assert "58.8 ZFLOPs" in stdout and "108,889" in stdout
 
     html = (out / "efficiency-card.html").read_text()
     assert html.lstrip().lower().startswith("<!doctype html") and "<svg" in html and "<script" not in html.lower()

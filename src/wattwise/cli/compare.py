@@ -25,7 +25,7 @@ from ._output import console, print_json
 _COLUMNS = (
     ("params", "params", display.count),
     ("size_bytes", "size", display.size),
-    ("flops_per_sample", "FLOPs/sample", display.sci),
+    ("flops_per_sample", "FLOPs/sample", display.si),
     ("latency_s", "latency", lambda x: _secs(x)),
     ("compiled_latency_s", "compiled", lambda x: _secs(x)),
     ("energy_per_1000_kwh", "kWh/1k inf", lambda x: f"{x:.3g}"),

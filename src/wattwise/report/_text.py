@@ -82,9 +82,9 @@ def pue_line(card: Card) -> str | None:
 def constant_value(c) -> str:
     if c.value is None:
         return "—"
-    text = _fmt.plain(c.value, c.unit)
+    text = _fmt.value(c.value, c.unit)
     if c.low is not None and c.high is not None and c.low != c.high:
-        text += f" ({c.low:g}–{c.high:g})"
+        text += f" ({_fmt.plain(c.low)} to {_fmt.plain(c.high)})"
     return text
 
 

@@ -41,7 +41,7 @@ def build(tracker, location, gpu_labels: list[str], meter_sources: dict[str, str
     """The context of `tracker` (its settings), given its resolved `location` (`assumptions.Location`), the
     names of the GPUs its meters found and the meters' sources. Catalog look-ups only: call it off the
     caller's path (the sampler thread does)."""
-    from .. import assumptions
+    from .. import assumptions, display
     from ..errors import WattwiseError
     from ..meters.nvml import catalog_gpu
     sources = {"intensity": location.intensity_g_per_kwh.basis, "pue": location.pue.basis}
@@ -50,7 +50,7 @@ def build(tracker, location, gpu_labels: list[str], meter_sources: dict[str, str
     if acc is not None:
         try:
             peak = acc.peak(tracker.dtype)
-            sources["peak"] = f"{acc.model} peak {tracker.dtype} {peak:.4g} FLOP/s ({acc.source})"
+            sources["peak"] = f"{acc.model} peak {tracker.dtype} {display.flop_rate(peak)} ({acc.source})"
         except WattwiseError as e:
             sources["peak"] = str(e)
     pr, why = assumptions.price(acc if gpu_labels or tracker._gpu_acc is not None else None,
