@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..errors import MissingInputError, UnknownNameError, closest
+from .._checks import check_number
+from ..errors import InvalidValueError, MissingInputError, UnknownNameError, closest
 from ..scaling.laws import LAWS, get_law
 from .. import display as fmt
 from ._output import console, print_json
@@ -20,11 +21,15 @@ LAW = Annotated[Optional[str], typer.Option("--law", help=f"Scaling law: {', '.j
 JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
 
-def _num(name: str, text: Optional[str], required: bool = True) -> Optional[float]:
+def _num(name: str, text: Optional[str], required: bool = True, *, allow_zero: bool = False,
+         what: str = "") -> Optional[float]:
+    """--name as a finite number > 0 (>= 0 with allow_zero); MissingInputError when required and absent."""
     value = fmt.parse_quantity(name, text)
-    if value is None and required:
-        raise MissingInputError(f"--{name} is required")
-    return value
+    if value is None:
+        if required:
+            raise MissingInputError(f"--{name} is required" + (f": {what}" if what else ""))
+        return None
+    return check_number(f"--{name}", value, allow_zero=allow_zero)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -40,12 +45,13 @@ def plan_command(
         mfu: Annotated[Optional[str], typer.Option("--mfu", help="Model FLOPs utilisation 0-1 (default: range).")] = None,
         json_out: JSON = False) -> None:
     """Compute-optimal params and tokens for a FLOP budget (and the inference-aware model, and the footprint)."""
-    flops = _num("budget", budget)
+    flops = _num("budget", budget, what="the training compute in FLOPs, e.g. --budget 1e24")
     law_obj = get_law(law)
     alloc = law_obj.optimal(flops)
     out = {"law": law_obj.name, "flops": alloc.flops, "params": alloc.params, "tokens": alloc.tokens,
            "tokens_per_param": alloc.tokens_per_param, "loss": alloc.loss}
-    d_inf = _num("inference-tokens", inference_tokens, required=False)
+    d_inf = _num("inference-tokens", inference_tokens, required=False, allow_zero=True)
+    mfu_v = _num("mfu", mfu, required=False)
     inf = None
     if d_inf is not None:
         from ..scaling.inference import inference_optimal
@@ -57,7 +63,7 @@ def plan_command(
         if gpu is None:
             raise MissingInputError("--region needs --gpu to turn FLOPs into GPU-hours, energy and CO2e")
         from ..estimator import estimate
-        fp = estimate(flops=flops, gpu=gpu, gpus=gpus, region=region, mfu=_num("mfu", mfu, required=False))
+        fp = estimate(flops=flops, gpu=gpu, gpus=gpus, region=region, mfu=mfu_v)
         out["footprint"] = fp.to_dict()
     if json_out:
         print_json(out)
@@ -113,6 +119,12 @@ def check_command(
         tokens: Annotated[Optional[str], typer.Option("--tokens", help="Training tokens D (e.g. 300B).")] = None,
         law: LAW = None, json_out: JSON = False) -> None:
     """How far (N, D) is from compute-optimal: efficiency, wasted compute, the optimal split of the same FLOPs."""
+    if params is None or tokens is None:
+        given, missing = ("--params", "--tokens") if tokens is None else ("--tokens", "--params")
+        if params is None and tokens is None:
+            raise MissingInputError("give both --params N and --tokens D, e.g. --params 70B --tokens 1.4T")
+        raise MissingInputError(f"{missing} is required with {given}: check needs parameters N and training tokens "
+                                "D, e.g. --params 70B --tokens 1.4T")
     n = _num("params", params)
     d = _num("tokens", tokens)
     res = get_law(law).check(n, d)
@@ -135,33 +147,50 @@ def check_command(
 # ------------------------------------------------------------------------------------------------------------------
 @app.command("fit")
 def fit_command(
-        runs: Annotated[Path, typer.Argument(help="CSV of training runs: params, tokens (or compute), final loss.")],
+        runs: Annotated[Path, typer.Argument(help="CSV of training runs: columns N, D (or C) and loss; or the runs.csv "
+                                             "of `wattwise scaling sweep` (read as params, tokens, loss; rows whose "
+                                             "status is not ok are skipped). UTF-8.")],
         loss_fn: Annotated[str, typer.Option("--loss", help="Fitting loss: huber (default), ls or lad.")] = "huber",
         bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for intervals.")] = 0,
-        ci: Annotated[float, typer.Option("--ci", help="Confidence level of the intervals.")] = 0.95,
+        ci: Annotated[float, typer.Option("--ci", help="Confidence level of the intervals, in (0, 1).")] = 0.95,
         budget: Annotated[Optional[str], typer.Option(
             "--budget", help="FLOP budget for the optimal allocation and its tokens-per-parameter interval.")] = None,
-        params_col: Annotated[str, typer.Option("--params-col", help="Column of parameters N.")] = "N",
-        tokens_col: Annotated[str, typer.Option("--tokens-col", help="Column of training tokens D.")] = "D",
-        loss_col: Annotated[str, typer.Option("--loss-col", help="Column of final loss.")] = "loss",
-        flops_col: Annotated[str, typer.Option("--flops-col", help="Column of compute C, used when D is absent.")] = "C",
-        seed: Annotated[int, typer.Option("--seed", help="Random seed of the bootstrap.")] = 0,
-        plot: Annotated[Optional[Path], typer.Option("--plot", help="Write IsoFLOP curves + loss contours here.")] = None,
+        params_col: Annotated[Optional[str], typer.Option(
+            "--params-col", help="Column of parameters N [default: N; params in a sweep's runs.csv].")] = None,
+        tokens_col: Annotated[Optional[str], typer.Option(
+            "--tokens-col", help="Column of training tokens D [default: D; tokens in a sweep's runs.csv].")] = None,
+        loss_col: Annotated[Optional[str], typer.Option("--loss-col", help="Column of final loss [default: loss].")] = None,
+        flops_col: Annotated[Optional[str], typer.Option(
+            "--flops-col", help="Column of compute C, used when D is absent [default: C].")] = None,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the bootstrap.")] = 0,
+        plot: Annotated[Optional[Path], typer.Option(
+            "--plot", help="Write IsoFLOP curves + loss contours here (.png, .svg, .pdf...; its folder must exist; "
+                           "needs wattwise[plot]).")] = None,
         json_out: JSON = False) -> None:
-    """Fit L = E + A/N^alpha + B/D^beta to your runs (Hoffmann's Approach 3 with Besiroglu et al.'s fixes)."""
+    """Fit L = E + A/N^alpha + B/D^beta to your runs (Hoffmann's Approach 3 with Besiroglu et al.'s fixes).
+
+    The columns are found by name: N, D (or C) and loss, or params, tokens and loss in the runs.csv that
+    `wattwise scaling sweep --out DIR` writes (recognised by its header), so `wattwise scaling fit DIR/runs.csv`
+    needs no options. Every input and the --plot path are checked before the fit starts."""
     import warnings
 
     from ..scaling.fit import LOSS_FUNCTIONS, ChinchillaFit, ScalingFitWarning
-    from ..scaling.io import read_runs_csv
+    from ..scaling.io import load_runs
 
     if loss_fn not in LOSS_FUNCTIONS:
         raise UnknownNameError("loss function", loss_fn, closest(loss_fn, LOSS_FUNCTIONS), accepted=LOSS_FUNCTIONS)
-    data = read_runs_csv(runs, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col, flops_col=flops_col)
+    if not (0.0 < ci < 1.0):  # NaN fails this too
+        raise InvalidValueError(f"--ci must be a confidence level strictly between 0 and 1, e.g. 0.9, got {ci!r}")
     budget_flops = _num("budget", budget, required=False)
     if plot is not None:
-        from ..scaling.plot import require_matplotlib
+        from ..scaling.plot import check_plot_path
 
-        require_matplotlib()  # before the fit, not after it
+        check_plot_path(plot)  # matplotlib, suffix and a writable folder: before the fit, not after it
+    data, info = load_runs(runs, params_col=params_col, tokens_col=tokens_col, loss_col=loss_col,
+                           flops_col=flops_col)
+    from ..scaling._base import as_runs
+
+    as_runs(**data)  # finite, > 0, same lengths, 5+ runs: before the progress bar starts
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -182,6 +211,7 @@ def fit_command(
         warnings.simplefilter("always", ScalingFitWarning)
         est.fit(**data)
     out = est.to_dict()
+    out["input"] = {"file": str(runs), **info}
     if budget_flops is not None:
         opt = est.law_.optimal(budget_flops)
         out["optimal"] = {"flops": opt.flops, "params": opt.params, "tokens": opt.tokens,
@@ -216,6 +246,9 @@ def fit_command(
         console.print(f"At {fmt.flops(o['flops'])}: {fmt.count(o['params'])} parameters on {fmt.count(o['tokens'])} tokens.")
     for w in est.warnings_:
         console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
+    if info["skipped"]:
+        console.print(f"[yellow]note:[/yellow] {len(info['skipped'])} unfinished run(s) of the sweep left out: "
+                      + "; ".join(info["skipped"][:3]) + ("..." if len(info["skipped"]) > 3 else ""), soft_wrap=True)
     if plot is not None:
         console.print(f"Plot written to {plot}")
 

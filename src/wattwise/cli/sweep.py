@@ -8,9 +8,13 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..errors import ContradictoryInputError, InvalidValueError
+from .._checks import check_number
+from ..errors import ContradictoryInputError, InvalidValueError, UnknownNameError, closest
 from .. import display as fmt
 from ._output import console, print_json
+
+LEVELS = ("char", "byte")  # wattwise.scaling.sweep.data.LEVELS (not imported: it loads numpy)
+
 
 def _budgets(text: Optional[str]) -> Optional[tuple[float, ...]]:
     if text is None:
@@ -18,6 +22,9 @@ def _budgets(text: Optional[str]) -> Optional[tuple[float, ...]]:
     vals = tuple(fmt.parse_quantity("budgets", t) for t in text.split(",") if t.strip())
     if not vals:
         raise InvalidValueError(f"--budgets must list FLOPs separated by commas, e.g. 1e13,3e13,1e14; got {text!r}")
+    for v in vals:
+        if v <= 0:
+            raise InvalidValueError(f"--budgets must be FLOPs > 0, e.g. 1e13,3e13,1e14; got {v:g} in {text!r}")
     return vals
 
 
@@ -42,7 +49,9 @@ def sweep_command(
                                           "--ray-address (needs wattwise[ray]).")] = False,
         ray_address: Annotated[Optional[str], typer.Option("--ray-address", metavar="ADDRESS",
                                                            help="Ray cluster to submit to (implies --ray).")] = None,
-        out: Annotated[Optional[str], typer.Option("--out", help="Folder for sweep.json, runs.csv, isoflop.png.")] = None,
+        out: Annotated[Optional[str], typer.Option("--out", help="Folder for sweep.json, runs.csv, isoflop.png "
+                                                   "(created if missing; checked writable before any run). Read "
+                                                   "runs.csv back with `wattwise scaling fit OUT/runs.csv`.")] = None,
         quick: Annotated[bool, typer.Option("--quick", help="A tiny sweep (9 runs, about a minute on 2 cores).")] = False,
         ledger: Annotated[Optional[str], typer.Option("--ledger", help="Ledger file (default ~/.wattwise/ledger.db).")] = None,
         plan_budget: Annotated[Optional[str], typer.Option("--plan-budget", help="Budget to plan for (default 10x "
@@ -52,24 +61,35 @@ def sweep_command(
                                                         "of each slice.")] = 20.0,
         seq_len: Annotated[int, typer.Option("--seq-len", min=2)] = 64,
         batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
-        seed: Annotated[int, typer.Option("--seed", help="Data split, batch order and initialisation.")] = 0,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="Data split, batch order and initialisation.")] = 0,
         sweep_id: Annotated[Optional[str], typer.Option("--sweep-id", help="Name the sweep (default: a hash of its "
                                                         "settings, so the same command resumes).")] = None,
         bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Approach 2 bootstrap resamples.")] = 1000,
-        region: Annotated[Optional[str], typer.Option("--region", help="Grid zone for CO2e.")] = None,
-        usd_per_kwh: Annotated[Optional[float], typer.Option("--usd-per-kwh", help="Electricity price.")] = None,
+        region: Annotated[Optional[str], typer.Option("--region", help="Grid zone for CO2e. A resumed sweep keeps "
+                                                      "the region it was started with: without --region its "
+                                                      "remaining runs take it, a different --region is refused "
+                                                      "(start a new sweep with --sweep-id).")] = None,
+        usd_per_kwh: Annotated[Optional[float], typer.Option("--usd-per-kwh", help="Electricity price (>= 0).")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
 ) -> None:
-    """Train an IsoFLOP grid, record every run in the ledger, fit a and b, plan a larger budget."""
+    """Train an IsoFLOP grid, record every run in the ledger, fit a and b, plan a larger budget.
+
+    Every option, the --data text, the --out folder and the ledger are checked before the first run starts."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..scaling.sweep.planner import SweepConfig
-    from ..scaling.sweep.runner import quick_config, run_sweep
+    from ..scaling.sweep.runner import preflight, quick_config, run_sweep
 
     use_ray = ray or ray_address is not None
     if workers is not None and use_ray:
         raise ContradictoryInputError("give --workers N or --ray [--ray-address ADDRESS], not both")
     b = _budgets(budgets)
+    if level not in LEVELS:
+        raise UnknownNameError("--level", level, closest(level, LEVELS), accepted=LEVELS)
+    check_number("--spread", spread)
+    if spread < 1:
+        raise InvalidValueError(f"--spread must be >= 1 (largest / smallest model within a budget), got {spread!r}")
+    check_number("--center-tokens-per-param", tokens_per_param)
     if quick:
         config = quick_config(budgets_flops=b, data=data, level=level, seed=seed, sweep_id=sweep_id)
     else:
@@ -81,6 +101,16 @@ def sweep_command(
     executor = "ray" if use_ray else "workers" if workers and workers > 1 else "local"
     opts = {k: v for k, v in (("region", region), ("usd_per_kwh", usd_per_kwh)) if v is not None}
     plan_c = fmt.parse_quantity("plan-budget", plan_budget)
+    if plan_c is not None:
+        check_number("--plan-budget", plan_c)
+    if usd_per_kwh is not None:
+        check_number("--usd-per-kwh", usd_per_kwh, allow_zero=True)
+
+    # before the progress display starts and before any run: output folder, ledger, region, then the text
+    preflight(ledger=ledger, out_dir=out, tracker_opts=opts)
+    from ..scaling.sweep.data import cached_corpus
+
+    cached_corpus(config.data, config.level, config.heldout_fraction, config.seed)  # memoised: run_sweep reuses it
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, disable=json_out, transient=False)

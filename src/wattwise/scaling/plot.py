@@ -17,6 +17,23 @@ def require_matplotlib() -> None:
         raise MissingExtraError("matplotlib", "plot") from None
 
 
+def plot_formats() -> tuple[str, ...]:
+    """File suffixes matplotlib can write (png, svg, pdf, ...); needs matplotlib."""
+    require_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(sorted(FigureCanvasBase.get_supported_filetypes()))
+
+
+def check_plot_path(path: str | os.PathLike, flag: str = "--plot") -> Path:
+    """Before any fitting: matplotlib is installed (MissingExtraError otherwise), the suffix is a format it writes,
+    and the file can be written (its folder exists and is writable; not a folder itself). Creates nothing."""
+    from ._paths import check_file_writable
+
+    formats = plot_formats()
+    return check_file_writable(flag, path, suffixes=formats, what="plot")
+
+
 def _pyplot():
     require_matplotlib()
     import matplotlib

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ...errors import InvalidValueError
+from ...errors import ContradictoryInputError, InvalidValueError
 from . import analysis
 from .executors import EXECUTORS, run_local, run_ray, run_workers
 from .planner import RunSpec, SweepConfig, plan_grid
@@ -27,6 +27,58 @@ QUICK = dict(budgets_flops=(4e9, 7e9, 1.2e10), sizes_per_budget=3, sizes_params=
              seq_len=32, batch_size=8, eval_tokens=8192, min_d_model=8, max_d_model=64, max_layers=2)
 
 Progress = Callable[[str, RunSpec, dict], None]  # (event: plan|skip|start|step|done, spec, info)
+OUTPUT_FILES = ("runs.csv", "sweep.json", "isoflop.png")  # what write_outputs puts in out_dir
+
+
+def preflight(*, ledger: str | os.PathLike | None = None, out_dir: str | os.PathLike | None = None,
+              tracker_opts: dict | None = None) -> None:
+    """Every check that needs no data and no run, made before the corpus is read or any run starts, and creating
+    nothing: the ledger file and the output folder can be written (or created), the region and the tracker's
+    numbers are valid. Raises a WattwiseError naming the flag."""
+    from ..._checks import check_number
+    from .._paths import check_file_writable, check_files_writable, check_folder_creatable
+
+    opts = tracker_opts or {}
+    if out_dir is not None:
+        out = check_folder_creatable("--out", out_dir, what="sweep's outputs (sweep.json, runs.csv, isoflop.png)")
+        check_files_writable("--out", out, OUTPUT_FILES)
+    if ledger is not None:
+        check_file_writable("--ledger", ledger, create_parents=True, what="ledger", example="ledger.db")
+    else:
+        from ...ledger import default_path
+
+        check_file_writable("--ledger", default_path(), create_parents=True,
+                            what="ledger (default: WATTWISE_HOME/ledger.db)", example="ledger.db")
+    if opts.get("region") is not None:
+        from ...tracker.config import location
+
+        location(opts["region"], None)  # UnknownNameError with suggestions for a zone the catalog lacks
+    if opts.get("usd_per_kwh") is not None:
+        check_number("--usd-per-kwh", opts["usd_per_kwh"], allow_zero=True)
+
+
+def check_region(sweep_id: str, finished_recs: list[dict], opts: dict, total: int) -> str | None:
+    """A resumed sweep keeps the region it was started with: a different --region is refused; without --region
+    the new runs take the recorded one (returned, for a note), so every run of a sweep is priced in one grid zone."""
+    if not finished_recs:
+        return None
+    started = sorted({r.get("region") for r in finished_recs}, key=lambda z: (z is None, z or ""))
+    label = ", ".join("unknown (world average)" if z is None else z for z in started)
+    asked = opts.get("region")
+    if asked is not None:
+        from ...tracker.config import location
+
+        want = location(asked, None).region
+        if started != [want]:
+            raise ContradictoryInputError(
+                f"--region {asked}: sweep {sweep_id} was started with region {label} ({len(finished_recs)} of "
+                f"{total} runs finished there); a sweep keeps one region: rerun without --region (or with the same "
+                f"one), or start a new sweep under {asked} with another --sweep-id or --ledger")
+        return None
+    if len(started) == 1 and started[0] is not None:
+        opts["region"] = started[0]
+        return started[0]
+    return None
 
 
 def quick_config(**overrides) -> SweepConfig:
@@ -98,6 +150,7 @@ def run_sweep(config: SweepConfig, *, ledger: str | os.PathLike | None = None, e
     if executor == "ray":
         from .executors import import_ray
         import_ray()  # fail before any work when the extra is missing
+    preflight(ledger=ledger, out_dir=out_dir, tracker_opts=tracker_opts)
     t0 = time.perf_counter()
     corpus = cached_corpus(config.data, config.level, config.heldout_fraction, config.seed)
     sweep_id = config.resolved_id(corpus.sha256)
@@ -109,6 +162,7 @@ def run_sweep(config: SweepConfig, *, ledger: str | os.PathLike | None = None, e
     skipped: list[str] = []
     with Ledger(ledger_path) as led:
         known = {r["id"]: r for r in led.runs(ids=[s.run_id for s in specs])}
+        kept = check_region(sweep_id, [r for r in known.values() if finished(r)], opts, len(specs))
         todo = []
         for s in specs:
             rec = known.get(s.run_id)
@@ -121,6 +175,8 @@ def run_sweep(config: SweepConfig, *, ledger: str | os.PathLike | None = None, e
                 led.delete(s.run_id)
                 notes.append(f"{s.key}: previous attempt was {rec['status']}; rerun")
             todo.append(s)
+        if kept is not None and todo:
+            notes.append(f"region {kept}: the region this sweep was started with (its remaining runs keep it)")
         if progress:
             for s in todo:
                 progress("plan", s, {})
@@ -162,17 +218,22 @@ def run_sweep(config: SweepConfig, *, ledger: str | os.PathLike | None = None, e
     return result
 
 
-def write_outputs(result: SweepResult, out: Path, plot: bool = True) -> None:
-    """sweep.json, runs.csv and (with matplotlib) isoflop.png in `out`."""
+def write_runs_csv(runs: list[dict], path: Path) -> Path:
+    """The sweep's runs (run_row dicts) as CSV; `wattwise scaling fit` reads it as it is (scaling.io)."""
     import csv
 
-    out.mkdir(parents=True, exist_ok=True)
-    p = out / "runs.csv"
-    cols = list(result.runs[0]) if result.runs else ["key"]
-    with open(p, "w", newline="") as f:
+    cols = list(runs[0]) if runs else ["key"]
+    with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
-        w.writerows(result.runs)
+        w.writerows(runs)
+    return path
+
+
+def write_outputs(result: SweepResult, out: Path, plot: bool = True) -> None:
+    """sweep.json, runs.csv and (with matplotlib) isoflop.png in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    p = write_runs_csv(result.runs, out / "runs.csv")
     result.files["runs_csv"] = str(p)
     if plot:
         try:
