@@ -52,10 +52,10 @@ def _counter():
 
 
 def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, loss_fn=None, rules=None,
-                **kwargs):
+                meta_truth: bool = False, **kwargs):
     """Count FLOPs of `model_or_fn(*args, **kwargs)` (see `wattwise.flops.counter.count_flops`)."""
     return _counter().count_flops(model_or_fn, *args, train_step=train_step, optimizer=optimizer,
-                                  loss_fn=loss_fn, rules=rules, **kwargs)
+                                  loss_fn=loss_fn, rules=rules, meta_truth=meta_truth, **kwargs)
 
 
 _REGISTRY_NAMES = ("register_flop_rule", "unregister_flop_rule", "registered_flop_rules", "FlopRuleError")

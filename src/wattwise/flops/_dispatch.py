@@ -9,8 +9,11 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.module_tracker import ModuleTracker
+from torch.utils.weak import WeakIdKeyDictionary
 
-from .rules import _METADATA, _numel_of_tensors, _rule_for, aten
+from .rules import _METADATA, _can_carry_macs, _numel_of_tensors, _rule_for, _sdpa_count, _shape_sig, aten
+
+_MAX_SHAPES = 4  # distinct argument-shape signatures kept per uncounted op
 
 PHASES = ("forward", "backward", "optimizer")
 
@@ -25,6 +28,11 @@ class _Counter:
         self.attn_full = 0
         self.attn_eff = 0
         self.coverage: dict[str, int] = defaultdict(int)
+        self.coverage_shapes: dict[str, list] = defaultdict(list)
+        self.no_mac: dict[str, int] = defaultdict(int)
+        self.notes: dict[str, int] = defaultdict(int)
+        self.meta_scalars = False
+        self.truth = WeakIdKeyDictionary()  # meta bool tensor -> the truth value it stands for
         self.modules: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(PHASES, 0))
         self.tracker: ModuleTracker | None = None
 
@@ -34,19 +42,76 @@ class _Counter:
         return self.phase
 
 
+def _record_uncounted(c: _Counter, name: str, func, args, kwargs) -> None:
+    if _can_carry_macs(func, (args, kwargs)):
+        c.coverage[name] += 1
+        shapes = c.coverage_shapes[name]
+        if len(shapes) < _MAX_SHAPES:
+            sig = _shape_sig((args, kwargs))
+            if sig not in shapes:
+                shapes.append(sig)
+    else:
+        c.no_mac[name] += 1
+
+
+def _hop_names():
+    try:
+        from torch._higher_order_ops.flex_attention import flex_attention, flex_attention_backward
+    except Exception:  # pragma: no cover - torch without flex attention
+        return None, None
+    return flex_attention, flex_attention_backward
+
+
+_FLEX, _FLEX_BWD = _hop_names()
+FLEX_NOTE = ("flex_attention: the score_mod / mask_mod arithmetic is not counted and block sparsity is not "
+             "discounted (dense Q K^T and weights x V counted)")
+
+
 class _DispatchMode(TorchDispatchMode):
     """Applies to every aten op its rule: a user rule of `user_rules` ({OpOverloadPacket: _UserRule}, see
-    registry.py) when there is one, else the built-in rule."""
+    registry.py) when there is one, else the built-in rule. Higher-order ops pass through here too
+    (flex_attention is counted by formula; any other is run uncounted and listed in the coverage)."""
+
+    supports_higher_order_operators = True
 
     def __init__(self, counter: _Counter, user_rules: dict | None = None):
         super().__init__()
         self.c = counter
         self.user_rules = user_rules or {}
 
+    def _hop(self, func, args, kwargs):
+        c = self.c
+        out = func(*args, **kwargs)  # this mode is popped: the HOP's own math is not traced
+        if func is _FLEX or func is _FLEX_BWD:
+            q, k, v = args[0], args[1], args[2]
+            full, _ = _sdpa_count(q, k, v, False)
+            if func is _FLEX_BWD:
+                full *= 2
+            phase = c.current_phase()
+            c.phase_flops[phase] += full
+            c.by_kind["attention"] += full
+            c.by_op["flex_attention" + ("_backward" if func is _FLEX_BWD else "")] += full
+            c.attn_full += full
+            c.attn_eff += full
+            c.notes[FLEX_NOTE] += 1
+            if c.tracker is not None and full:
+                for p in set(c.tracker.parents):
+                    c.modules[p][phase] += full
+        else:
+            name = f"higher_order.{getattr(func, '_name', func)}"
+            c.coverage[name] += 1
+        return out
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in _METADATA:
             return NotImplemented
+        if isinstance(func, torch._ops.HigherOrderOperator):
+            return self._hop(func, args, kwargs)
+        if self.c.meta_scalars:
+            r = self._meta_scalar(func, args, kwargs)
+            if r is not NotImplemented:
+                return r
         rule = _rule_for(func)
         user = self.user_rules.get(func._overloadpacket) if self.user_rules else None
         if user is None and rule.unknown:
@@ -59,7 +124,7 @@ class _DispatchMode(TorchDispatchMode):
                 return out
             if rule.unknown:
                 if _numel_of_tensors(out) or _numel_of_tensors(args):
-                    self.c.coverage[str(func._overloadpacket)] += 1
+                    _record_uncounted(self.c, str(func._overloadpacket), func, args, kwargs)
                 return out
         bound = dict(zip(rule.names, args))
         if kwargs:
@@ -84,6 +149,26 @@ class _DispatchMode(TorchDispatchMode):
             for p in set(c.tracker.parents):
                 c.modules[p][phase] += flops
         return out
+
+
+    def _meta_scalar(self, func, args, kwargs):
+        """Data-dependent truth tests on meta tensors (`if mask.all():`), only when counting with
+        `meta_truth=True` (count_hf does): a meta tensor has no values, so `bool(x.all())` reads True and
+        `bool(x.any())` reads False, the answers for the inputs counted (no padding, no packed sequences, nothing
+        out of range); any other `.item()` on a meta tensor raises as torch does."""
+        packet = func._overloadpacket
+        if packet in (aten.all, aten.any) and args and getattr(args[0], "is_meta", False):
+            out = func(*args, **kwargs)
+            self.c.truth[out] = packet is aten.all
+            self.c.no_mac[str(packet)] += 1
+            return out
+        if packet in (aten._local_scalar_dense, aten.is_nonzero) and args and getattr(args[0], "is_meta", False):
+            t = args[0]
+            if t in self.c.truth and t.numel() == 1:
+                self.c.notes["meta: data-dependent truth tests answered without values "
+                             "(all() read True, any() read False)"] += 1
+                return self.c.truth[t]
+        return NotImplemented
 
 
 class _MetaSdpaMode(TorchFunctionMode):
@@ -133,6 +218,27 @@ def _route_meta_sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal
         key, value = key.repeat_interleave(rep, dim=1), value.repeat_interleave(rep, dim=1)
     if attn_mask is not None and attn_mask.dtype == torch.bool:
         attn_mask = torch.zeros(attn_mask.shape, dtype=query.dtype, device=query.device)
+    bias = None
+    if attn_mask is not None and attn_mask.requires_grad:
+        # a learned additive bias (T5's relative positions, ALiBi with trainable slopes): the fused kernel is not
+        # differentiable in it, so it gets the bias detached and the bias's gradient is passed on as zeros
+        # (its true gradient is the softmax backward, elementwise: no MACs, and meta tensors have no values)
+        bias, attn_mask = attn_mask, attn_mask.detach()
     out, _ = aten._scaled_dot_product_flash_attention_for_cpu(query, key, value, dropout_p, is_causal,
                                                               attn_mask=attn_mask, scale=scale)
+    if bias is not None:
+        out = _BiasGrad.apply(out, bias)
     return out
+
+
+class _BiasGrad(torch.autograd.Function):
+    """Identity on `out` that makes `bias` part of the graph, with a zero (meta) gradient."""
+
+    @staticmethod
+    def forward(ctx, out, bias):
+        ctx.bias_shape, ctx.bias_dtype = bias.shape, bias.dtype
+        return out.view_as(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, torch.zeros(ctx.bias_shape, dtype=ctx.bias_dtype, device=grad.device)

@@ -12,7 +12,11 @@ What is counted (`FlopCount.total = forward + backward + optimizer`):
   (Kaplan et al. 2020, section 2.1).
 * optimizer: an optimizer step has no MACs; its elementwise arithmetic is counted (1 FLOP per element per
   arithmetic op; fused a*b+c forms count each operation).
-* coverage: every op that did work but has no formula, with its call count. Nothing is silently zero.
+* coverage: every op that did work, has no formula and may hide multiply-accumulates (a floating-point input,
+  not a predicate, index or histogram op), with its call count and argument shapes; ops without a formula that
+  cannot carry MACs (`all`, `histc`, `floor_divide`, integer arithmetic...) are summarised apart
+  (`uncounted_no_mac`). Nothing is silently zero. `notes` says what a formula leaves out (flex_attention's
+  score/mask mods) and what was assumed on meta.
 * user rules: `register_flop_rule` (registry.py) gives a formula for an op with none or overrides a built-in
   one; `count_flops(..., rules={op: fn})` does so for one call.
 
@@ -84,6 +88,9 @@ class FlopCount:
     tree: ModuleNode
     device: str
     duration_s: float
+    coverage_shapes: dict[str, list] = field(default_factory=dict)
+    uncounted_no_mac: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -127,7 +134,11 @@ class FlopCount:
             "other_flops_not_in_total": self.other, "by_kind": dict(self.by_kind), "by_op": dict(self.by_op),
             "attention_full_flops": self.attention_full,
             "attention_causal_effective_flops": self.attention_causal_effective,
-            "coverage": dict(self.coverage), "device": self.device, "duration_s": self.duration_s,
+            "coverage": {k: {"calls": v, "shapes": [list(map(list, sig)) for sig in self.coverage_shapes.get(k, [])]}
+                         for k, v in self.coverage.items()},
+            "uncounted_no_mac_calls": sum(self.uncounted_no_mac.values()),
+            "uncounted_no_mac": dict(self.uncounted_no_mac), "notes": dict(self.notes),
+            "device": self.device, "duration_s": self.duration_s,
             "modules": self.tree.to_dict(depth),
         }
 
@@ -180,8 +191,28 @@ def _build_tree(root_name: str, modules: dict[str, dict[str, int]], totals: dict
     return root
 
 
+class _eager_flex_attention:
+    """flex_attention outside torch.compile wraps its higher-order op in torch.compile(backend="eager"), which
+    dynamo refuses under a dispatch mode; while counting, the op is called directly (torch's own debug switch,
+    `_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG`), so that it reaches the counter and is counted by formula."""
+
+    def __enter__(self):
+        try:
+            import torch.nn.attention.flex_attention as fa
+        except Exception:  # pragma: no cover - torch without flex attention
+            self.fa = None
+            return self
+        self.fa, self.old = fa, getattr(fa, "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG", False)
+        fa._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.fa is not None:
+            self.fa._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = self.old
+
+
 def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, loss_fn=None,
-                rules: Mapping | None = None, **kwargs) -> FlopCount:
+                rules: Mapping | None = None, meta_truth: bool = False, **kwargs) -> FlopCount:
     """Count the FLOPs of `model_or_fn(*args, **kwargs)` by tracing it through torch's dispatcher.
 
     `train_step=True` also runs backward on `loss_fn(output)` (default: sum of the output) and, when an
@@ -191,7 +222,12 @@ def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, lo
     `rules` ({op: fn} or {op: (fn, kind)}) gives FLOP rules for this call only, with the signature and kinds of
     `register_flop_rule` (default kind "custom"); they override the built-in rules and the registered ones for
     this call (an op that already has a rule is allowed here: overriding it is the purpose), and leave the
-    global table unchanged. `train_step`, `optimizer`, `loss_fn` and `rules` are not passed to the model.
+    global table unchanged.
+
+    `meta_truth=True` lets code with data-dependent truth tests run on meta tensors: `bool(x.all())` reads True
+    and `bool(x.any())` reads False (the answers for unpadded, unpacked inputs; each use is tallied in
+    `notes`); any other value read from a meta tensor still raises. `train_step`, `optimizer`, `loss_fn`,
+    `rules` and `meta_truth` are not passed to the model.
     """
     if not callable(model_or_fn):
         raise InvalidValueError(f"count_flops needs a torch module or a callable, got {type(model_or_fn).__name__}")
@@ -199,6 +235,7 @@ def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, lo
         train_step = True
     user_rules = _active_rules(rules)
     c = _Counter()
+    c.meta_scalars = bool(meta_truth)
     is_module = isinstance(model_or_fn, torch.nn.Module)
     root_name = type(model_or_fn).__name__ if is_module else "Global"
     ts = _tensors((args, kwargs))
@@ -211,7 +248,7 @@ def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, lo
     c.tracker = tracker
     fmode = _MetaSdpaMode() if use_meta_sdpa else None
     patch = _PatchFunctionalSdpa() if use_meta_sdpa else None
-    with tracker, _DispatchMode(c, user_rules):
+    with tracker, _DispatchMode(c, user_rules), _eager_flex_attention():
         if fmode is not None:
             patch.__enter__()
             fmode.__enter__()
@@ -235,4 +272,6 @@ def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, lo
     return FlopCount(forward=c.phase_flops["forward"], backward=c.phase_flops["backward"],
                      optimizer=c.phase_flops["optimizer"], by_op=dict(c.by_op), by_kind=dict(c.by_kind),
                      other=c.other, attention_full=c.attn_full, attention_causal_effective=c.attn_eff,
-                     coverage=dict(c.coverage), tree=tree, device=device, duration_s=duration)
+                     coverage=dict(c.coverage), tree=tree, device=device, duration_s=duration,
+                     coverage_shapes={k: list(v) for k, v in c.coverage_shapes.items()},
+                     uncounted_no_mac=dict(c.no_mac), notes=dict(c.notes))

@@ -127,7 +127,80 @@ def _simple(kind: str, fn: Callable[..., int]):
 
 
 def _batched_mm(b, out):
-    return _bmm(b["self"] if "self" in b else b["batch1"], b["mat2"] if "mat2" in b else b["batch2"])
+    # bmm(self, mat2); baddbmm(self=bias, batch1, batch2): the product is batch1 @ batch2, never the bias
+    if "batch1" in b:
+        return _bmm(b["batch1"], b["batch2"])
+    return _bmm(b["self"], b["mat2"])
+
+
+def _grouped_mm(b, out) -> int:
+    """aten._grouped_mm / _scaled_grouped_mm (transformers 5's default MoE experts path), by operand ranks:
+
+    * 2-D x 3-D: (M_total, K) x (G, K, N), `offs` splitting the rows by group -> (M_total, N): 2 M_total K N;
+    * 3-D x 3-D: (G, M, K) x (G, K, N) -> (G, M, N): 2 G M K N;
+    * 3-D x 2-D: (G, M, K) x (K, N_total), `offs` splitting the columns -> (M, N_total): 2 M K N_total;
+    * 2-D x 2-D: (M, K_total) x (K_total, N), `offs` splitting K -> (G, M, N): 2 M K_total N (the weight-gradient
+      form of the 2-D x 3-D case).
+
+    Every row (column) is counted as routed: on the meta device `offs` has no values, and transformers' experts
+    route all tokens x top_k rows (rows past offs[-1], expert-parallel sentinels only, would be counted too).
+    """
+    a, w = b["self"], b["mat2"]
+    if a.dim() == 2 and w.dim() == 2:
+        return 2 * _shape(a)[0] * _shape(a)[1] * _shape(w)[1]
+    return 2 * out.numel() * _shape(a)[-1]
+
+
+def _trilinear(b, out) -> int:
+    # aten._trilinear (nn.Bilinear / F.bilinear): sum over `sumdim` of i1 * i2 * i3, each unsqueezed at its expand
+    # dims. One multiply-accumulate per term of the sum: FLOPs = 2 x the broadcast size of the three operands
+    # (for nn.Bilinear: 2 * batch * out * in1 * in2, i.e. 2 per weight per sample, as for a linear layer).
+    shapes = []
+    for t, ex in ((b["i1"], b["expand1"]), (b["i2"], b["expand2"]), (b["i3"], b["expand3"])):
+        s = list(_shape(t))
+        for d in sorted(int(e) for e in ex):
+            s.insert(d, 1)
+        shapes.append(s)
+    full = [max(dims) for dims in zip(*shapes)]
+    return 2 * math.prod(full)
+
+
+def _rnn_rows(x) -> int:
+    """Time steps x batch of an RNN input: (T, B, in), (B, T, in) or packed (sum of lengths, in)."""
+    return x.numel() // _shape(x)[-1] if x.dim() else 0
+
+
+def _mkldnn_rnn(b, out) -> int:
+    # aten.mkldnn_rnn_layer: one layer, one direction of nn.LSTM / GRU / RNN on CPU (oneDNN). Every step multiplies
+    # the input by w_ih (gates x in) and the previous hidden state by w_hh (gates x hidden): 2 FLOPs per weight
+    # per (step, sample). The gate nonlinearities are elementwise and not counted.
+    return 2 * _rnn_rows(b["input"]) * (b["weight0"].numel() + b["weight1"].numel())
+
+
+def _mkldnn_rnn_bwd(b, out) -> int:
+    # the fused backward computes grad_input (x w_ih), grad of h (x w_hh) and both weight gradients: 2x forward;
+    # the kernel has no output mask, so grad_input is computed (and counted) even for the model's own input.
+    return 2 * 2 * _rnn_rows(b["input"]) * (b["weight1"].numel() + b["weight2"].numel())
+
+
+def _packed_rnn(b, out) -> int:
+    # aten._cudnn_rnn / miopen_rnn: every layer and direction at once; `weight` lists, per layer and direction,
+    # w_ih, w_hh (, b_ih, b_hh) (, w_hr with proj_size). Each 2-D weight is applied once per (step, sample).
+    rows = _rnn_rows(b["input"])
+    return 2 * rows * sum(w.numel() for w in b["weight"] if w.dim() == 2)
+
+
+def _cdist(b, out) -> int:
+    # cdist(x1 (.., P, M), x2 (.., R, M)): one multiply-accumulate per coordinate per pair, 2 B P R M FLOPs, for both
+    # kernels (the direct (x - y)^p form and the matrix-product form `_euclidean_dist`); the norms, square roots
+    # and, in the direct form, the subtractions are elementwise and not counted.
+    x1, x2 = b["x1"], b["x2"]
+    return 2 * (x1.numel() // _shape(x1)[-1]) * _shape(x2)[-2] * _shape(x1)[-1]
+
+
+def _cdist_bwd(b, out) -> int:
+    # gradient with respect to x1 (torch calls it once per input that needs one): the same 2 B P R M
+    return _cdist({"x1": b["x1"], "x2": b["x2"]}, out)
 
 
 _MAC_RULES: dict[Any, Callable] = {
@@ -136,6 +209,13 @@ _MAC_RULES: dict[Any, Callable] = {
     aten._addmm_activation: _simple("matmul", lambda b, o: _mm(b["mat1"], b["mat2"], o)),
     aten.bmm: _simple("matmul", _batched_mm),
     aten.baddbmm: _simple("matmul", _batched_mm),
+    aten.addbmm: _simple("matmul", _batched_mm),
+    aten._trilinear: _simple("matmul", _trilinear),
+    aten._cdist_forward: _simple("matmul", _cdist),
+    aten._euclidean_dist: _simple("matmul", _cdist),
+    aten._cdist_backward: _simple("matmul", _cdist_bwd),
+    aten.mkldnn_rnn_layer: _simple("matmul", _mkldnn_rnn),
+    aten.mkldnn_rnn_layer_backward: _simple("matmul", _mkldnn_rnn_bwd),
     aten.mv: _simple("matmul", lambda b, o: 2 * b["self"].numel()),
     aten.addmv: _simple("matmul", lambda b, o: 2 * b["mat"].numel()),
     aten.dot: _simple("matmul", lambda b, o: 2 * b["self"].numel()),
@@ -149,6 +229,14 @@ _MAC_RULES: dict[Any, Callable] = {
     aten._transformer_encoder_layer_fwd: _encoder_layer,
     aten._native_multi_head_attention: _native_mha,
 }
+for _name in ("_grouped_mm", "grouped_mm", "_scaled_grouped_mm", "scaled_grouped_mm"):
+    if hasattr(aten, _name):  # grouped_mm / scaled_grouped_mm do not exist in every torch
+        _MAC_RULES[getattr(aten, _name)] = _simple("matmul", _grouped_mm)
+for _name in ("_cudnn_rnn", "miopen_rnn"):
+    if hasattr(aten, _name):
+        _MAC_RULES[getattr(aten, _name)] = _simple("matmul", _packed_rnn)
+        if hasattr(aten, _name + "_backward"):
+            _MAC_RULES[getattr(aten, _name + "_backward")] = _simple("matmul", lambda b, o: 2 * _packed_rnn(b, o))
 for _name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
               "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
               "_scaled_dot_product_fused_attention_overrideable"):
@@ -177,6 +265,33 @@ _ZERO = {
     "_efficientzerotensor", "resize_as_", "select_backward", "slice_backward", "index_select_backward",
     "diagonal_backward", "unfold_backward", "as_strided_copy", "t_copy", "transpose_copy", "permute_copy",
     "unsqueeze_copy", "squeeze_copy", "_nested_tensor_size", "_nested_view_from_buffer", "item",
+    "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "eye", "linspace", "logspace", "tensor_split",
+    "narrow", "movedim", "swapaxes", "unflatten", "flatten", "_unsafe_masked_index", "_unsafe_index_put",
+    "new_tensor", "_pad_packed_sequence", "_pack_padded_sequence", "split_copy", "col2im", "im2col",
+    "channel_shuffle", "pixel_shuffle", "pixel_unshuffle", "zeros_like_", "block_diag",
+}
+
+# Ops without a formula that cannot carry multiply-accumulate work (predicates, integer and index arithmetic,
+# histograms, sorting-like selections): when one runs it is summarised as a count in
+# `FlopCount.uncounted_no_mac`, never listed in `FlopCount.coverage`, which is kept for ops that may hide MACs.
+# An op also counts as MAC-free when none of its tensor inputs is floating point or complex.
+_NO_MAC = {
+    "all", "any", "histc", "histogram", "bincount", "bucketize", "searchsorted", "floor_divide", "remainder",
+    "fmod", "unique", "_unique", "_unique2", "unique_consecutive", "unique_dim", "count_nonzero", "equal",
+    "allclose", "isclose", "is_nonzero", "isin", "kthvalue", "median", "nanmedian", "mode", "cummax", "cummin",
+    "logcumsumexp", "cumprod", "_linalg_check_errors", "is_same_size", "_has_compatible_shallow_copy_type",
+    "aminmax", "max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "max_pool2d_with_indices_backward", "max_pool3d_with_indices_backward", "adaptive_max_pool2d",
+    "adaptive_max_pool2d_backward", "adaptive_avg_pool2d", "_adaptive_avg_pool2d", "_adaptive_avg_pool2d_backward",
+    "adaptive_avg_pool3d", "_adaptive_avg_pool3d", "avg_pool2d", "avg_pool2d_backward", "avg_pool3d",
+    "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "upsample_bilinear2d", "upsample_linear1d",
+    "upsample_bicubic2d", "upsample_trilinear3d", "_upsample_nearest_exact2d", "grid_sampler_2d",
+    "_fused_moving_avg_obs_fq_helper", "nan_to_num", "sign", "signbit", "clamp", "clip", "heaviside",
+    "_thnn_fused_lstm_cell", "_thnn_fused_lstm_cell_backward_impl", "_thnn_fused_gru_cell",
+    "_thnn_fused_gru_cell_backward", "_weight_norm_interface", "renorm", "cross_entropy_loss", "binary_cross_entropy",
+    "binary_cross_entropy_backward", "binary_cross_entropy_with_logits", "nll_loss2d_backward", "smooth_l1_loss",
+    "huber_loss", "_ctc_loss", "_ctc_loss_backward", "multinomial", "poisson", "_standard_gamma", "_sample_dirichlet",
+    "exponential_", "geometric_", "log_normal_", "cauchy_", "random_", "_local_scalar_dense",
 }
 
 # Elementwise costs (FLOPs per output element) for ops that do more than one operation; default 1.
@@ -201,6 +316,21 @@ _METADATA = {
     aten.sym_stride.default, aten.storage_offset.default, aten.sym_storage_offset.default, aten.numel.default,
     aten.sym_numel.default, aten.dim.default, torch.ops.prim.layout.default, torch.ops.prim.device.default,
 }
+
+def _can_carry_macs(func, args) -> bool:
+    """Whether an op with no rule may hide multiply-accumulates (then it is listed in the coverage)."""
+    name = func._overloadpacket.__name__
+    if name in _NO_MAC or name.rstrip("_") in _NO_MAC:
+        return False
+    flat, _ = tree_flatten(args)
+    return any(isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()) for t in flat)
+
+
+def _shape_sig(args) -> tuple:
+    """The shapes of an op's tensor arguments, in order (lists of tensors flattened), for the coverage report."""
+    flat, _ = tree_flatten(args)
+    return tuple(tuple(t.shape) for t in flat if isinstance(t, torch.Tensor))
+
 
 def _numel_of_tensors(x) -> int:
     flat, _ = tree_flatten(x)
