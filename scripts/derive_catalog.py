@@ -25,15 +25,15 @@ LB_PER_MWH_TO_G_PER_KWH = 0.45359237  # 1 lb = 0.45359237 kg (exact); 1 kg/MWh =
 GPU_ALIASES = {
     "nvidia_v100_sxm2_16gb": ["V100-16GB", "V100-SXM2-16GB"],
     "nvidia_v100_sxm2_32gb": ["V100", "V100-32GB", "V100-SXM2", "V100-SXM2-32GB"],
-    "nvidia_v100_pcie_16gb": ["V100-PCIe"],
+    "nvidia_v100_pcie_16gb": ["V100-PCIe", "V100-PCIe-16GB"],
     "nvidia_a100_sxm4_40gb": ["A100-40GB", "A100-SXM4-40GB", "A100-SXM-40GB"],
     "nvidia_a100_sxm4_80gb": ["A100", "A100-80GB", "A100-SXM", "A100-SXM4", "A100-SXM4-80GB", "A100-SXM-80GB"],
     "nvidia_a100_pcie_40gb": ["A100-PCIe-40GB"],
-    "nvidia_a100_pcie_80gb": ["A100-PCIe", "A100-PCIe-80GB"],
-    "nvidia_h100_sxm5_80gb": ["H100", "H100-SXM", "H100-SXM5", "H100-80GB", "H100-SXM-80GB"],
+    "nvidia_a100_pcie_80gb": ["A100-PCIe", "A100-PCIe-80GB", "A100-80GB-PCIe"],
+    "nvidia_h100_sxm5_80gb": ["H100", "H100-SXM", "H100-SXM5", "H100-80GB", "H100-SXM-80GB", "H100-80GB-HBM3"],
     "nvidia_h100_pcie_80gb": ["H100-PCIe", "H100-PCIe-80GB"],
     "nvidia_h100_nvl_94gb": ["H100-NVL", "H100-NVL-94GB"],
-    "nvidia_h200_sxm_141gb": ["H200", "H200-SXM", "H200-141GB"],
+    "nvidia_h200_sxm_141gb": ["H200", "H200-SXM", "H200-141GB", "H200-141GB-HBM3e"],
     "nvidia_b200_hgx": ["B200", "B200-180GB"],
     "nvidia_l4": ["L4", "L4-24GB"],
     "nvidia_l40s": ["L40S", "L40S-48GB"],
@@ -51,6 +51,27 @@ GPU_ALIASES = {
     "intel_gaudi2": ["Gaudi2", "Gaudi-2", "HL-225"],
     "intel_gaudi3": ["Gaudi3", "Gaudi-3", "HL-325L"],
 }
+
+# The device names NVML / nvidia-smi report (`nvidia-smi --query-gpu=name`), as further aliases. NVML calls the
+# H100 SXM5 "NVIDIA H100 80GB HBM3" and the H200 SXM "NVIDIA H200" (its NVL variant, a different 600 W part that
+# the catalog does not hold, reports "NVIDIA H200 NVL" and stays unknown).
+NVML_NAMES = {
+    "nvidia_v100_sxm2_16gb": ["Tesla V100-SXM2-16GB"], "nvidia_v100_sxm2_32gb": ["Tesla V100-SXM2-32GB"],
+    "nvidia_v100_pcie_16gb": ["Tesla V100-PCIE-16GB"],
+    "nvidia_a100_sxm4_40gb": ["NVIDIA A100-SXM4-40GB"], "nvidia_a100_sxm4_80gb": ["NVIDIA A100-SXM4-80GB"],
+    "nvidia_a100_pcie_40gb": ["NVIDIA A100-PCIE-40GB"], "nvidia_a100_pcie_80gb": ["NVIDIA A100 80GB PCIe"],
+    "nvidia_h100_sxm5_80gb": ["NVIDIA H100 80GB HBM3"], "nvidia_h100_pcie_80gb": ["NVIDIA H100 PCIe"],
+    "nvidia_h100_nvl_94gb": ["NVIDIA H100 NVL"], "nvidia_h200_sxm_141gb": ["NVIDIA H200", "NVIDIA H200 141GB HBM3e"],
+    "nvidia_b200_hgx": ["NVIDIA B200"], "nvidia_l4": ["NVIDIA L4"], "nvidia_l40s": ["NVIDIA L40S"],
+    "nvidia_t4": ["Tesla T4"], "nvidia_a10": ["NVIDIA A10"], "nvidia_a10g": ["NVIDIA A10G"],
+    "nvidia_rtx_4090": ["NVIDIA GeForce RTX 4090"], "nvidia_rtx_3090": ["NVIDIA GeForce RTX 3090"],
+}
+
+# The curated table has one fp16_bf16 tensor column. Volta (V100) and Turing (T4) have FP16 tensor cores but no
+# BF16 (curated notes: "Volta has no TF32/BF16/FP8", "Turing: ... no BF16/TF32"); Google publishes TPU peaks
+# for bf16 only (cloud.google.com/tpu/docs/v4, v5e, v5p, v6e). Those cells stay blank rather than borrow a figure.
+NO_BF16 = {"nvidia_v100_sxm2_16gb", "nvidia_v100_sxm2_32gb", "nvidia_v100_pcie_16gb", "nvidia_t4"}
+NO_FP16 = {"google_tpu_v4", "google_tpu_v5e", "google_tpu_v5p", "google_tpu_v6e"}
 
 # GPU names in the price tables -> accelerator ids (silybench normalises H100-80GB to SXM).
 PRICE_GPU = {
@@ -125,6 +146,33 @@ PUE_PRESETS = [
 ]
 
 
+# The primary publication behind each preset's figure. pue_published.csv found several of these figures through
+# secondary pages (a news summary, a search engine's dataset listing, a trade-press article); the shipped source
+# names the report itself (title, publisher, year) and gives a URL only where it is the publisher's own page,
+# as found in the search tool's pages corpus. The secondary page that carried the figure is kept in the notes.
+PUE_PRIMARY = {
+    "gcp": ("Google, 2026 Environmental Report (Google LLC, 2026)",
+            "figure read in a news summary of the report (letsdatascience.com, 2026-06-30)"),
+    "aws": ("Amazon, Amazon Sustainability: AWS Cloud (Amazon.com, Inc., 2025) "
+            "<https://sustainability.aboutamazon.com/environment/the-cloud/asdi>", ""),
+    "azure": ("Microsoft, Measuring datacenter energy and water use to improve Microsoft Cloud sustainability "
+              "(Microsoft Corporation) <https://datacenters.microsoft.com/sustainability/efficiency/>",
+              "1.18 and 1.12 as reported by DatacenterDynamics (2024)"),
+    "meta": ("Meta, 2024 Sustainability Report (Meta Platforms, Inc., 2024)",
+             "figure as reported by DatacenterDynamics (2024); Meta's data-center page "
+             "<https://sustainability.fb.com/data-centers/> gives 1.09 for buildings completed in 2021"),
+    "equinix": ("Equinix, 2023 Sustainability Report (Equinix, Inc., 2024) "
+                "<https://sustainability.equinix.com/environment/operational-sustainability/>",
+                "figure read in a Statista summary"),
+    "public-cloud": ("IDC, Doc # US51911924 (IDC, January 2025), as cited on Amazon Sustainability: AWS Cloud "
+                     "<https://sustainability.aboutamazon.com/environment/the-cloud/asdi>", ""),
+    "on-premises": ("IDC, Doc # US51911924 (IDC, January 2025), as cited on Amazon Sustainability: AWS Cloud "
+                    "<https://sustainability.aboutamazon.com/environment/the-cloud/asdi>", ""),
+    "industry-average": ("Uptime Institute, Global Data Center Survey 2024 (Uptime Institute Intelligence, 2024)",
+                         "figure read in a Statista summary of the survey"),
+}
+
+
 def write_csv(name: str, header: list[str], rows: list[list]) -> None:
     path = OUT / name
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -143,19 +191,37 @@ def accelerators(shared: Path) -> set[str]:
     for r in csv.DictReader(open(shared / "accelerators/accelerators_curated.csv", encoding="utf-8")):
         aid = r["accelerator_id"]
         ids.add(aid)
+        half = tflops(r["fp16_bf16_tflops_dense"])
         rows.append([aid, r["vendor"], r["model"], r["form_factor"], r["release_date"], r["memory_gb"],
                      r["tdp_w"], r["tdp_w_estimate"], tflops(r["fp64_tflops"]), tflops(r["fp32_tflops"]),
-                     tflops(r["tf32_tflops_dense"]), tflops(r["fp16_bf16_tflops_dense"]),
+                     tflops(r["tf32_tflops_dense"]), "" if aid in NO_BF16 else half, "" if aid in NO_FP16 else half,
                      tflops(r["fp8_tflops_dense"]), tflops(r["int8_tops_dense"]),
-                     ";".join(GPU_ALIASES.get(aid, [])), r["source_url"], r["notes"]])
+                     ";".join(GPU_ALIASES.get(aid, []) + NVML_NAMES.get(aid, [])), r["source_url"], r["notes"]])
+    assert NO_BF16 | NO_FP16 | set(NVML_NAMES) <= ids
     write_csv("accelerators.csv",
               ["accelerator_id", "vendor", "model", "form_factor", "release_date", "memory_gb", "tdp_w",
                "tdp_w_estimate", "fp64_flop_per_s", "fp32_flop_per_s", "tf32_flop_per_s", "bf16_flop_per_s",
-               "fp8_flop_per_s", "int8_op_per_s", "aliases", "source_url", "notes"], rows)
+               "fp16_flop_per_s", "fp8_flop_per_s", "int8_op_per_s", "aliases", "source_url", "notes"], rows)
     return ids
 
 
+# ISO 3166-1 alpha-2 codes of the OWID countries that eco2ai's table lacks or leaves blank (Namibia's "NA" reads
+# as a missing value there); OWID's own code for Kosovo is OWID_KOS (alpha-2 XK is user-assigned, used by EU/EM).
+ALPHA2_EXTRA = {"NAM": "NA", "BMU": "BM", "GIB": "GI", "OWID_KOS": "XK", "SHN": "SH", "TLS": "TL"}
+
+
+def alpha2_codes(shared: Path) -> dict[str, str]:
+    """ISO 3166-1 alpha-3 -> alpha-2, from eco2ai's carbon_index.csv (Apache-2.0) whole-country rows."""
+    codes = {}
+    for r in csv.DictReader(open(shared / "eco2ai/carbon_index.csv", encoding="utf-8")):
+        if r["region"] == "Whole country" and r["alpha_2_code"].strip() and r["alpha_3_code"].strip():
+            codes[r["alpha_3_code"].strip()] = r["alpha_2_code"].strip()
+    codes.update(ALPHA2_EXTRA)
+    return codes
+
+
 def countries(shared: Path) -> set[str]:
+    alpha2 = alpha2_codes(shared)
     latest: dict[str, dict] = {}
     for r in csv.DictReader(open(shared / "owid_carbon_intensity/owid_carbon_intensity_elec_2015plus.csv",
                                  encoding="utf-8")):
@@ -163,11 +229,13 @@ def countries(shared: Path) -> set[str]:
             continue
         if r["iso_code"] not in latest or int(r["year"]) > int(latest[r["iso_code"]]["year"]):
             latest[r["iso_code"]] = r
-    rows = [[iso, r["country"], f"{float(r['carbon_intensity_elec']):.2f}", r["year"], "lifecycle", "production",
-             "Our World in Data, carbon intensity of electricity (Ember; Energy Institute)"]
+    missing = sorted(iso for iso in latest if iso not in alpha2)
+    assert not missing, f"no ISO alpha-2 code for {missing}"
+    rows = [[iso, alpha2[iso], r["country"], f"{float(r['carbon_intensity_elec']):.2f}", r["year"], "lifecycle",
+             "production", "Our World in Data, carbon intensity of electricity (Ember; Energy Institute)"]
             for iso, r in sorted(latest.items())]
-    write_csv("zones_countries.csv", ["zone_id", "name", "intensity_g_per_kwh", "year", "basis", "accounting",
-                                      "source"], rows)
+    write_csv("zones_countries.csv", ["zone_id", "alpha2", "name", "intensity_g_per_kwh", "year", "basis",
+                                      "accounting", "source"], rows)
     return set(latest)
 
 
@@ -235,8 +303,9 @@ def pue(shared: Path) -> None:
         r = hits[0]
         value = float(r["pue"])
         assert low <= value <= high, preset
-        rows.append([preset, r["operator"], r["scope"], value, low, high, r["period"],
-                     f"{r['source_title']} <{r['source_url']}>", note])
+        source, via = PUE_PRIMARY[preset]
+        rows.append([preset, r["operator"], r["scope"], value, low, high, r["period"], source,
+                     f"{note}; {via}" if via else note])
     write_csv("pue.csv", ["preset", "operator", "scope", "pue", "low", "high", "period", "source", "notes"], rows)
 
 
@@ -281,11 +350,11 @@ Derived by `scripts/derive_catalog.py` from the raw data described in the reposi
 | table | source | licence | attribution |
 |---|---|---|---|
 | accelerators.csv | vendor datasheets, cross-checked with Epoch AI "Data on Machine Learning Hardware" | facts from datasheets (composed); Epoch data CC BY 4.0 | Epoch AI, "Data on Machine Learning Hardware" |
-| zones_countries.csv | Our World in Data, carbon intensity of electricity | CC BY 4.0 | Our World in Data, based on Ember and Energy Institute |
+| zones_countries.csv | Our World in Data, carbon intensity of electricity; ISO 3166-1 alpha-2 codes from eco2ai 0.3.12 carbon_index.csv | CC BY 4.0 (codes: facts, eco2ai Apache-2.0) | Our World in Data, based on Ember and Energy Institute |
 | zones_us_states.csv | US EPA eGRID2023 (STC2ERTA), via codecarbon 3.3.2 | US government work (public domain); codecarbon file MIT | US EPA eGRID; codecarbon |
 | zones_electricitymaps.csv | Electricity Maps yearly averages, via Green Web Foundation co2.js | **ODbL 1.0** (share-alike: a database derived from this table must stay ODbL) | Electricity Maps |
 | cloud_regions.csv | Google Cloud region carbon data (GCP rows); codecarbon and Cloud Carbon Footprint region locations (AWS, Azure) | Apache-2.0 (Google, CCF); MIT (codecarbon) | Google Cloud; codecarbon; Cloud Carbon Footprint |
-| pue.csv | published operator and survey PUE figures, one URL per row | facts with citations (composed) | per row |
+| pue.csv | published operator and survey PUE figures, one primary report cited per row | facts with citations (composed) | per row |
 | prices.csv | silybench-data gpu_prices (CC BY 4.0); provider pricing pages (facts) | CC BY 4.0 / facts | silybench-data; per row |
 | cpus.csv | codecarbon 3.3.2 data/hardware/cpu_power.csv | MIT | codecarbon |
 
