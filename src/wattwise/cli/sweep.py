@@ -118,7 +118,8 @@ def sweep_command(
     overall = {"id": None}
 
     def on_event(event, spec, info):
-        if overall["id"] is None:
+        if overall["id"] is None:  # the display starts with the first run: an error before it prints nothing
+            progress.start()
             overall["id"] = progress.add_task("[bold]sweep", total=None)
         if event == "skip":
             if not json_out:
@@ -135,10 +136,13 @@ def sweep_command(
                             description=f"  {spec.key} N={fmt.count(spec.params)} loss {loss:.4f}")
             progress.advance(overall["id"])
 
-    with progress:
+    try:
         res = run_sweep(config, ledger=ledger, executor=executor, workers=workers or 1,
                         ray_address=ray_address, out_dir=out, plan_flops=plan_c,
                         bootstrap=bootstrap, tracker_opts=opts, progress=on_event)
+    finally:
+        if overall["id"] is not None:
+            progress.stop()
     if json_out:
         print_json(res.to_dict())
         return

@@ -27,6 +27,12 @@ DEFAULT_COLUMNS = {"params": "N", "tokens": "D", "loss": "loss", "flops": "C"}
 # signature below identifies it
 SWEEP_COLUMNS = {"params": "params", "tokens": "tokens", "loss": "loss", "flops": "flops_6nd"}
 SWEEP_SIGNATURE = ("key", "budget_flops", "params", "tokens", "loss", "status")
+# names a column of each kind often has elsewhere: only for the hint of a missing-column message
+_LIKELY = {"params": ("params", "parameters", "n_params", "num_params", "n"),
+           "tokens": ("tokens", "n_tokens", "train_tokens", "num_tokens", "d"),
+           "flops": ("flops", "compute", "c", "flops_6nd", "train_flops"),
+           "loss": ("loss", "final_loss", "eval_loss", "val_loss", "heldout_loss")}
+FLAG = {"params": "--params-col", "tokens": "--tokens-col", "flops": "--flops-col", "loss": "--loss-col"}
 
 
 def _read_table(path: Path) -> tuple[list[str], list[dict]]:
@@ -95,26 +101,30 @@ def load_runs(path: str | os.PathLike, *, params_col: str | None = None, tokens_
     lower = {h.strip().lower(): h for h in header}
     listed = ", ".join(header) or "none"
 
-    def col(name: str, required: bool) -> str | None:
+    def likely(kind: str, name: str) -> str:
+        """'; pass --tokens-col tokens' when a column looks like the kind asked for."""
+        for cand in _LIKELY[kind]:
+            if cand in lower and lower[cand] != name:
+                return f"; pass {FLAG[kind]} {lower[cand]} to use {lower[cand]!r}"
+        hint = closest(name, header)
+        return f"; did you mean {hint[0]!r}?" if hint else ""
+
+    def col(kind: str, name: str, required: bool) -> str | None:
         if name in header:
             return name
         if name.strip().lower() in lower:
             return lower[name.strip().lower()]
         if required:
-            hint = closest(name, header)
-            raise MissingInputError(f"column {name!r} not in {shown!r} (columns: {listed})"
-                                    + (f"; did you mean {hint[0]!r}?" if hint else ""))
+            raise MissingInputError(f"column {name!r} not in {shown!r} (columns: {listed})" + likely(kind, name))
         return None
 
-    n_col, l_col = col(params_col, True), col(loss_col, True)
-    d_col = col(tokens_col, False)
-    c_col = None if d_col else col(flops_col, False)
+    n_col, l_col = col("params", params_col, True), col("loss", loss_col, True)
+    d_col = col("tokens", tokens_col, False)
+    c_col = None if d_col else col("flops", flops_col, False)
     if d_col is None and c_col is None:
-        hint = closest(tokens_col, header) or closest(flops_col, header)
+        hint = likely("tokens", tokens_col) or likely("flops", flops_col)
         raise MissingInputError(f"{shown!r} needs a tokens column {tokens_col!r} or a compute column "
-                                f"{flops_col!r} (columns: {listed})"
-                                + (f"; for {hint[0]!r} pass --tokens-col {hint[0]} or --flops-col {hint[0]}"
-                                   if hint else ""))
+                                f"{flops_col!r} (columns: {listed})" + hint)
     skipped: list[str] = []
     if sweep:  # failed or unfinished sweep runs have no loss: leave them out, say so
         s_col = lower["status"]
