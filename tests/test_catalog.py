@@ -42,7 +42,7 @@ def test_unknown_gpu_suggests_closest():
 @pytest.mark.parametrize("name, zone_id, kind", [
     ("CA-QC", "CA-QC", "electricitymaps"), ("Quebec", "CA-QC", "electricitymaps"), ("ca_qc", "CA-QC", "electricitymaps"),
     ("US-WV", "US-WV", "us-state"), ("west virginia", "US-WV", "us-state"), ("FRA", "FRA", "country"),
-    ("France", "FRA", "country"), ("us-west1", "us-west1", "cloud-region"), ("eastus", "eastus", "cloud-region"),
+    ("France", "FR", "electricitymaps"), ("Chile", "CHL", "country"), ("us-west1", "us-west1", "cloud-region"), ("eastus", "eastus", "cloud-region"),
     ("us-east-1", "us-east-1", "cloud-region"), ("aws:us-west-1", "us-west-1", "cloud-region"),
 ])
 def test_zone_lookup(name, zone_id, kind):
