@@ -20,33 +20,97 @@ FORMAT_NAMES = ("md", "json", "latex", "html", "modelcard")
 
 
 def _read_json(path: str, what: str):
+    """The JSON document in file `path` ('-' = stdin); InvalidValueError naming the file when it cannot be read,
+    is a folder, is not UTF-8 text or is not JSON."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            p = Path(path)
+            if p.is_dir():
+                raise InvalidValueError(f"{what} {path!r} is a folder; give a JSON file")
+            if not p.exists():
+                raise InvalidValueError(f"{what} {path!r} does not exist; give a JSON file")
+            data = p.read_bytes()
+            if b"\0" in data:
+                raise InvalidValueError(f"{what} {path!r} is a binary file, not JSON text")
+            text = data.decode("utf-8")
     except OSError as e:
         raise InvalidValueError(f"cannot read {what} {path!r}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise InvalidValueError(f"{what} {path!r} is not UTF-8 text (byte {e.start}); give JSON in UTF-8") from None
+    if not text.strip():
+        raise InvalidValueError(f"{what} {path!r} is empty; give a JSON document")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise InvalidValueError(f"{what} {path!r} is not valid JSON ({e.msg}, line {e.lineno})") from None
+    except RecursionError:
+        raise InvalidValueError(f"{what} {path!r} is nested too deeply to be a wattwise JSON document") from None
+
+
+def check_output(path: str) -> Path:
+    """The output path, checked before anything is read or rendered: its folder exists and is writable, and
+    the path is not a folder. InvalidValueError names the path and what is wrong."""
+    if not path or not path.strip():
+        raise InvalidValueError("--output is empty; give a file path (or leave -o out for stdout)")
+    target = Path(path)
+    if target.is_dir():
+        raise InvalidValueError(f"cannot write --output {path!r}: it is a folder; give a file path")
+    folder = target.parent if str(target.parent) else Path(".")
+    for up in (folder, *folder.parents):
+        if up.exists():
+            if not up.is_dir():
+                raise InvalidValueError(f"cannot write --output {path!r}: {str(up)!r} is a file, not a folder")
+            break
+    if not folder.is_dir():
+        raise InvalidValueError(f"cannot write --output {path!r}: folder {str(folder)!r} does not exist "
+                                "(create it first)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidValueError(f"cannot write --output {path!r}: folder {str(folder)!r} is not writable")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise InvalidValueError(f"cannot write --output {path!r}: the file is read-only")
+    return target
 
 
 def _write(path: str, text: str) -> None:
     """Write whole or not at all: a temporary file in the same folder, then an atomic rename."""
-    target = Path(path)
+    target = check_output(path)
     folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InvalidValueError(f"cannot write {path!r}: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise InvalidValueError(f"cannot write --output {path!r}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
+        if target.exists():
+            try:
+                os.chmod(tmp, target.stat().st_mode & 0o777)
+            except OSError:
+                pass
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as e:
+        _unlink(tmp)
+        raise InvalidValueError(f"cannot write --output {path!r}: {e.strerror or e}") from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def report_command(
@@ -79,11 +143,20 @@ def report_command(
 ) -> None:
     """The Green AI efficiency card (Schwartz et al. 2020) of ledger runs or of an estimate."""
     from .. import report
+    from ..report.render_modelcard import check_training_type
     name = report.ALIASES.get(fmt, fmt)
     if name not in report.FORMATS:
         raise InvalidValueError(f"unknown --format {fmt!r}; accepted: {', '.join(FORMAT_NAMES)}")
     if plots not in ("builtin", "matplotlib", "none"):
         raise InvalidValueError(f"unknown --plots {plots!r}; accepted: builtin, matplotlib, none")
+    check_training_type(training_type)
+    if output is not None:
+        check_output(output)
+    for opt, val in (("--project", project), ("--tag", tag)):
+        if val is not None and not val.strip():
+            raise InvalidValueError(f"{opt} is empty; give a {opt[2:]} name (`wattwise runs list` shows them)")
+    if ledger is not None and not ledger.strip():
+        raise InvalidValueError("--ledger is empty; give the path of a ledger file")
     var = None
     if variants is not None:
         var = _read_json(variants, "--variants file")

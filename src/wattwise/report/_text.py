@@ -6,26 +6,32 @@ from .. import display as _fmt
 from .card import LABELS, Card, Figure
 
 METHOD_MARK = {"measured": "measured", "estimated": "estimated", "mixed": "mixed (measured + estimated)",
+               "counted": "counted", "missing": "not available"}
+# one word per method (badges, model-card metadata)
+METHOD_WORD = {"measured": "measured", "estimated": "estimated", "mixed": "mixed", "counted": "counted",
                "missing": "not available"}
 
 
-def value(f: Figure) -> str:
-    """Central value with its unit, '(partial)' when only some runs contributed."""
+def value(f: Figure, mark_partial: bool = True) -> str:
+    """Central value with its unit, '(lower bound)' when only some runs contributed (unless `mark_partial` is
+    False: the renderer shows it in the badge)."""
     if not f.known:
         return "n/a"
     text = _fmt.value(f.central, f.unit)
-    return text + (" (partial)" if f.partial else "")
+    return text + (" (lower bound)" if f.partial and mark_partial else "")
 
 
-FLAG = {"measured": "m", "estimated": "e", "mixed": "m+e", "missing": ""}
-LEGEND = "[m] measured, [e] estimated, [m+e] mixed (part measured, part estimated)"
+FLAG = {"measured": "m", "estimated": "e", "mixed": "m+e", "counted": "c", "missing": ""}
+LEGEND = ("[m] measured, [e] estimated, [m+e] mixed (part measured, part estimated), [c] counted; "
+          "(lower bound): known for only some of the runs")
 
 
 def flagged(f: Figure) -> str:
-    """Value with its method flag: '0.667 kWh [m+e]'."""
+    """Value with its method flag: '0.667 kWh [m+e]', '600 PFLOPs [c]', '850 PFLOPs (lower bound) [m+e]'."""
     if not f.known:
         return "n/a"
-    return f"{value(f)} [{FLAG.get(f.method, f.method)}]"
+    mark = "counted" if f.badge == "counted" else f.method
+    return f"{value(f)} [{FLAG.get(mark, mark)}]"
 
 
 def span(f: Figure) -> str:
@@ -34,7 +40,8 @@ def span(f: Figure) -> str:
 
 def how(f: Figure) -> str:
     """'measured: basis (3/4 runs)'."""
-    text = METHOD_MARK.get(f.method, f.method)
+    mark = "counted" if f.badge == "counted" else f.method
+    text = METHOD_MARK.get(mark, mark)
     if f.basis:
         text += f": {f.basis}"
     if f.runs_total:
@@ -57,26 +64,64 @@ def headline(card: Card) -> str:
             "method.")
 
 
-def zone_line(z) -> str:
+def zone_line(z, with_source: bool = True) -> str:
+    """'FRA (France), 44.18 gCO2e/kWh, 2024, lifecycle' and, `with_source`, its source and licence."""
     parts = [z.zone_id + (f" ({z.name})" if z.name else "")]
     if z.intensity_g_per_kwh is not None:
-        parts.append(f"{z.intensity_g_per_kwh:g} gCO2e/kWh")
+        parts.append(_fmt.plain(z.intensity_g_per_kwh, "gCO2e/kWh"))
     if z.year:
         parts.append(str(z.year))
     if z.basis:
         parts.append(z.basis)
-    parts.append(f"source: {z.source}" if z.source else "source: not recorded")
-    if z.licence:
-        parts.append(f"licence: {z.licence}")
+    if with_source:
+        parts.append(f"source: {z.source}" if z.source else "source: not recorded")
+        if z.licence:
+            parts.append(f"licence: {z.licence}")
     return ", ".join(parts)
 
 
-def pue_line(card: Card) -> str | None:
+def pue_short(card: Card) -> str | None:
+    """'1.1 (1.09 to 1.12), estimated': the PUE without its source (that is under Methods)."""
     p = card.pue
     if p is None:
         return None
-    rng = f" ({p.low:g}–{p.high:g})" if p.low is not None and p.low != p.high else ""
-    return f"{p.central:g}{rng}, {p.method}; source: {p.basis or 'not recorded'}"
+    rng = f" ({_fmt.plain(p.low)} to {_fmt.plain(p.high)})" if p.low is not None and p.low != p.high else ""
+    return f"{_fmt.plain(p.central)}{rng}, {p.method}"
+
+
+def pue_line(card: Card) -> str | None:
+    """The PUE with its source."""
+    short = pue_short(card)
+    if short is None:
+        return None
+    return f"{short}; source: {card.pue.basis or 'not recorded'}"
+
+
+def price_short(card: Card) -> list[str]:
+    """The price bases without their sources ('2 USD per GPU-hour (1.2 to 3.5)'): the methods' price entries."""
+    out = [f"{constant_value(c)}" for c in card.methods if c.name.startswith("price")]
+    if out:
+        return out
+    return list(card.price_basis)
+
+
+def inference_line(inf) -> str:
+    """'Serving 365B tokens with N = 100M parameters' (numbers through wattwise.display)."""
+    text = f"Serving {_fmt.count(inf['tokens'])} tokens"
+    if inf.get("params"):
+        text += f" with N = {_fmt.count(inf['params'])} parameters"
+    return text
+
+
+def inference_split(inf) -> str:
+    """'Inference is 98.86% of lifetime FLOPs (estimated). Serving overtakes training (break-even) after 4.16
+    days.' or '' when unknown."""
+    if inf.get("inference_fraction") is None:
+        return ""
+    s = f"Inference is {_fmt.plain(100 * inf['inference_fraction'])}% of lifetime FLOPs (estimated)."
+    if inf.get("crossover_day") is not None:
+        s += f" Serving overtakes training (break-even) after {_fmt.duration(inf['crossover_day'] * 86400)}."
+    return s
 
 
 def constant_value(c) -> str:
@@ -86,6 +131,31 @@ def constant_value(c) -> str:
     if c.low is not None and c.high is not None and c.low != c.high:
         text += f" ({_fmt.plain(c.low)} to {_fmt.plain(c.high)})"
     return text
+
+
+# Pareto cost fields as people read them (the JSON keeps the field name)
+COST_FIELD_LABELS = {"energy_kwh": "energy", "energy_per_1000_kwh": "energy per 1000 inferences", "flops": "compute",
+                     "flops_per_sample": "compute per sample", "latency_s": "latency",
+                     "latency_median_s": "median latency", "compiled_latency_s": "compiled latency",
+                     "size_bytes": "size", "bytes": "size", "cost_usd": "cost", "dollars": "cost",
+                     "params": "parameters"}
+
+
+def cost_field_label(pa) -> str:
+    """'energy', 'median latency', or the field name with spaces for a field wattwise does not know."""
+    f = pa["cost_field"]
+    return COST_FIELD_LABELS.get(f, str(f).replace("_", " "))
+
+
+def cost_label(pa) -> str:
+    """The Pareto table's cost header: 'Cost (energy)'."""
+    return f"Cost ({cost_field_label(pa)})"
+
+
+def accuracy_label(pa) -> str:
+    """'Accuracy' (the accuracy field, capitalised, underscores as spaces)."""
+    a = str(pa["accuracy_field"]).replace("_", " ")
+    return a[:1].upper() + a[1:]
 
 
 def pareto_cost(value: float, unit: str) -> str:

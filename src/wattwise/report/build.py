@@ -34,8 +34,7 @@ def build_card(run_ids: Sequence[str] | None = None, *, project: str | None = No
     own = not isinstance(ledger, Ledger)
     if own:
         path = default_path() if ledger is None else os.fspath(ledger)
-        if not os.path.exists(path):
-            raise LedgerError(f"no ledger at {path}; record runs with the tracker first, or pass --ledger PATH")
+        check_ledger_path(path)
         led = Ledger(path)
     else:
         led = ledger
@@ -51,11 +50,7 @@ def build_card(run_ids: Sequence[str] | None = None, *, project: str | None = No
         else:
             records = led.runs(project=project, tag=tag)
         if not records:
-            what = " and ".join(x for x in (f"project {project!r}" if project else None,
-                                            f"tag {tag!r}" if tag else None) if x) or "anything"
-            raise MissingInputError(f"no runs in {led.path} match {what}"
-                                    + ("" if run_ids or project or tag else
-                                       "; the ledger is empty (record runs with the tracker first)"))
+            raise MissingInputError(_no_runs_message(led, project, tag, bool(run_ids)))
         samples = {r["id"]: led.samples(r["id"]) for r in records} if plots else None
     finally:
         if own:
@@ -64,3 +59,46 @@ def build_card(run_ids: Sequence[str] | None = None, *, project: str | None = No
     from ..ledger import to_footprint
     return card_from_runs([to_footprint(r) for r in records], samples=samples, selection=selection, title=title, variants=variants,
                           cost_axis=cost_axis, accuracy=accuracy, inference=inference, generator=generator)
+
+
+def check_ledger_path(path: str) -> None:
+    """Refuse, before opening anything, a ledger path that does not exist, is a folder or is an empty file:
+    `report` only reads the ledger, it never creates one."""
+    from ..ledger import LedgerError
+    if not path.strip():
+        raise LedgerError("the ledger path is empty; pass --ledger PATH to a ledger file")
+    if os.path.isdir(path):
+        raise LedgerError(f"the ledger {path!r} is a folder; pass --ledger PATH to a ledger file "
+                          "(such as ~/.wattwise/ledger.db)")
+    if not os.path.exists(path):
+        raise LedgerError(f"no ledger at {path}; record runs with the tracker first, or pass --ledger PATH "
+                          "to an existing ledger file")
+    if not os.path.isfile(path):
+        raise LedgerError(f"the ledger {path!r} is not a regular file; pass --ledger PATH to a ledger file")
+    if os.path.getsize(path) == 0:
+        raise LedgerError(f"the ledger {path!r} is an empty file: it holds no runs (record runs with the "
+                          "tracker first)")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise LedgerError(f"cannot read the ledger {path!r}: {e.strerror or e}") from None
+
+
+def _no_runs_message(led: Any, project: str | None, tag: str | None, by_ids: bool) -> str:
+    """'no runs match ...' naming what was asked and what the ledger holds."""
+    what = " and ".join(x for x in (f"project {project!r}" if project else None,
+                                    f"tag {tag!r}" if tag else None) if x) or "anything"
+    everything = led.runs()
+    if not everything:
+        return f"no runs in {led.path}: the ledger is empty (record runs with the tracker first)"
+    held = []
+    if project:
+        names = sorted({str(r.get("project")) for r in everything if r.get("project")})
+        held.append("projects: " + (", ".join(names[:20]) or "none"))
+    if tag:
+        names = sorted({str(t) for r in everything for t in (r.get("tags") or [])})
+        held.append("tags: " + (", ".join(names[:20]) or "none"))
+    if by_ids and not held:
+        held.append("the given runs match no --project/--tag filter")
+    return f"no runs in {led.path} match {what}" + (f" (the ledger has {'; '.join(held)})" if held else "")

@@ -32,7 +32,9 @@ def quantity_figure(key: str, q: Quantity | None, basis: str | None = None, *, e
     """The figure of quantity `q`: its range, its method (`figure_method`), `basis` or the quantity's own."""
     if q is None:
         return Figure(key, UNITS[key], method="missing", basis=missing_basis)
-    return fig(key, q, figure_method(q, estimate), q.basis if basis is None else basis)
+    f = fig(key, q, figure_method(q, estimate), q.basis if basis is None else basis)
+    f.source_method = q.method
+    return f
 
 
 def figure_range(f: Figure) -> Range | None:
@@ -56,8 +58,10 @@ def sum_figures(key: str, figs: Sequence[Figure], basis: str, n_total: int | Non
         return Figure(key, UNITS[key], method="missing", basis=basis, runs_counted=0 if n_total else None,
                       runs_total=n_total)
     r = _sum(figure_range(f) for f in known)
-    return Figure(key, UNITS[key], r.central, r.low, r.high, combine_methods(f.method for f in known), basis,
-                  len(known), n_total)
+    out = Figure(key, UNITS[key], r.central, r.low, r.high, combine_methods(f.method for f in known), basis,
+                 len(known), n_total)
+    out.source_method = combine_methods(f.source_method or f.method for f in known)
+    return out
 
 
 def scaled(f: Figure, k: float, key: str, method: str, basis: str) -> Figure:
@@ -71,7 +75,12 @@ def add(a: Figure, b: Figure, key: str, basis: str = "training + inference") -> 
     ra, rb = figure_range(a), figure_range(b)
     if ra is None or rb is None:
         return Figure(key, UNITS[key], method="missing")
-    return fig(key, ra + rb, combine_methods([a.method, b.method]), basis)
+    out = fig(key, ra + rb, combine_methods([a.method, b.method]), basis)
+    out.source_method = combine_methods([a.source_method or a.method, b.source_method or b.method])
+    part = a if a.partial else b if b.partial else None
+    if part is not None:  # a lower bound plus anything is a lower bound
+        out.runs_counted, out.runs_total = part.runs_counted, part.runs_total
+    return out
 
 
 def range_of(d: Mapping | None) -> Range | None:

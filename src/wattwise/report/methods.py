@@ -31,8 +31,10 @@ def zone_info(zone_id: str, intensity: float | None, fallback_source: str = "") 
 
 
 def zone_source(z: Zone) -> str:
-    parts = [x for x in (z.name, str(z.year) if z.year else None, z.basis, z.source,
-                         f"licence {z.licence}" if z.licence else None) if x]
+    """The zone's name, year and basis (those its source text does not already say), source and licence."""
+    src = z.source or ""
+    parts = [x for x in (z.name, str(z.year) if z.year else None, z.basis) if x and x not in src]
+    parts += [x for x in (src, f"licence {z.licence}" if z.licence else None) if x]
     return "; ".join(parts)
 
 

@@ -38,6 +38,9 @@ class Figure:
     basis: str = ""               # how: 'counted by the tracker', '6ND', 'GPUs x wall-clock', ...
     runs_counted: int | None = None  # runs that contributed (run cards only)
     runs_total: int | None = None
+    # the Quantity.method(s) behind the figure (measured, estimated, counted, mixed): a counted FLOPs figure is
+    # `measured` in the JSON (a count of the work) but its badge says `counted`. Not part of the JSON.
+    source_method: str | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -46,6 +49,18 @@ class Figure:
     @property
     def known(self) -> bool:
         return self.central is not None
+
+    @property
+    def badge(self) -> str:
+        """The word of the figure's badge: `lower bound` when only some runs contributed, `counted` when every
+        part was counted, else the method (measured, estimated, mixed, missing)."""
+        if not self.known:
+            return "missing"
+        if self.partial:
+            return "lower bound"
+        if self.source_method == "counted" and self.method in ("measured", "estimated"):
+            return "counted"
+        return self.method
 
     @property
     def partial(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from .. import display as _fmt
 from . import _text as T
 from .card import COMPONENTS, LABELS, RUN_KEYS, Card
 
@@ -45,16 +46,16 @@ def render(card: Card, **_: object) -> str:
                        for c in COMPONENTS if (f := card.energy_by_component.get(c))], "lrrl")
         out.append("")
 
-    out += ["## Hardware, location and prices", ""]
+    out += ["## Hardware, location and prices", "", "Sources of these constants: Methods and sources, below.", ""]
     out.append("- Hardware: " + (", ".join(esc(h) for h in card.hardware) or "not recorded"))
     for z in card.zones:
-        out.append(f"- Grid zone: {esc(T.zone_line(z))}")
+        out.append(f"- Grid zone: {esc(T.zone_line(z, with_source=False))}")
     if not card.zones:
         out.append("- Grid zone: not recorded")
-    p = T.pue_line(card)
+    p = T.pue_short(card)
     out.append(f"- PUE: {esc(p)}" if p else "- PUE: not recorded")
-    for pb in card.price_basis:
-        out.append(f"- Price basis: {esc(pb)}")
+    for pb in T.price_short(card):
+        out.append(f"- Price: {esc(pb)}")
     if not card.price_basis:
         out.append("- Price basis: not recorded")
     out.append("")
@@ -71,8 +72,7 @@ def render(card: Card, **_: object) -> str:
     if card.inference:
         inf = card.inference
         out += ["## Inference projection", ""]
-        line = (f"Serving {inf['tokens']:.3g} tokens" + (f" with N = {inf['params']:.3g} parameters" if inf.get('params')
-                                                        else "") + f": {esc(inf['basis'])}.")
+        line = f"{T.inference_line(inf)}: {esc(inf['basis'])}."
         out.append(line)
         out.append("")
         out += _table(["Quantity", "Training", "Inference", "Lifetime"],
@@ -80,18 +80,15 @@ def render(card: Card, **_: object) -> str:
                         T.flagged(inf["lifetime"][k])]
                        for k, lab in T.INFER_LABELS.items()], "lrrr")
         out += ["", T.LEGEND + ".", ""]
-        if inf.get("inference_fraction") is not None:
-            s = f"Inference is {inf['inference_fraction']:.0%} of lifetime FLOPs (estimated)."
-            if inf.get("crossover_day") is not None:
-                s += f" Serving overtakes training (break-even) on day {inf['crossover_day']:,.0f}."
-            out += [s, ""]
+        if T.inference_split(inf):
+            out += [T.inference_split(inf), ""]
 
     if card.pareto:
         pa = card.pareto
         out += ["## Pareto comparison of variants", "", esc(pa["rule"]) + ".", ""]
-        out += _table(["Variant", esc(pa["accuracy_field"]), f"Cost ({esc(pa['cost_field'])})", "On the front",
+        out += _table(["Variant", esc(T.accuracy_label(pa)), esc(T.cost_label(pa)), "On the front",
                        "Beaten by"],
-                      [[esc(r["name"]), f"{r['accuracy']:.4g}", T.pareto_cost(r["cost"], pa["cost_unit"]),
+                      [[esc(r["name"]), _fmt.plain(r["accuracy"]), T.pareto_cost(r["cost"], pa["cost_unit"]),
                         "yes" if r["on_front"] else "no", esc(", ".join(r["dominated_by"])) or "—"]
                        for r in pa["rows"]], "lrrll")
         out.append("")

@@ -12,7 +12,8 @@ import json
 
 from .. import display as _fmt
 from . import _text as T
-from .card import Card
+from ..errors import InvalidValueError
+from .card import COMPONENTS, LABELS, Card
 
 
 def _q(text) -> str:
@@ -20,14 +21,42 @@ def _q(text) -> str:
     return json.dumps(" ".join(str(text).split()), ensure_ascii=False)
 
 
+# the values the Hub's model-card metadata accepts for co2_eq_emissions.training_type
+# (https://huggingface.co/docs/hub/model-cards-co2)
+TRAINING_TYPES = ("pre-training", "fine-tuning")
+
+
+def check_training_type(training_type: str) -> str:
+    """`training_type` if the Hub accepts it, else InvalidValueError listing the accepted values."""
+    if training_type not in TRAINING_TYPES:
+        raise InvalidValueError(f"unknown --training-type {training_type!r}; accepted (Hugging Face model-card "
+                                f"co2_eq_emissions values): {', '.join(TRAINING_TYPES)}")
+    return training_type
+
+
+def energy_provenance(card: Card) -> str:
+    """How the energy was obtained, from the data: 'energy mixed: GPU measured, CPU estimated, memory estimated'
+    (per component when known), 'energy estimated before training' for an estimate."""
+    e = card.totals["energy_kwh"]
+    method = e.method if e.known else "missing"
+    parts = [f"{LABELS[c] if c != 'memory' else 'memory'} {f.badge}" for c in COMPONENTS if (f := card.energy_by_component.get(c)) and f.known]
+    head = f"energy {T.METHOD_WORD.get(method, method)}"
+    if card.kind == "estimate":
+        head += " before training"
+    if e.partial:
+        head += f" for {e.runs_counted} of {e.runs_total} runs (a lower bound)"
+    return head + (f": {', '.join(parts)}" if parts else "")
+
+
 def co2_eq_emissions(card: Card, *, training_type: str = "pre-training") -> dict:
     """The metadata block as a dict (emissions in grams, central value)."""
+    check_training_type(training_type)
     co2 = card.totals["co2e_kg"]
     method = co2.method if co2.known else "missing"
-    how = "measured energy" if card.kind == "runs" else "estimated before training"
-    source = f"{card.generator} efficiency card ({how}; CO2e {method}"
-    if co2.known and co2.low is not None and co2.high is not None and co2.low != co2.high:
-        source += f"; range {co2.low * 1e3:.6g}-{co2.high * 1e3:.6g} g"
+    source = f"{card.generator} efficiency card ({energy_provenance(card)}; CO2e {T.METHOD_WORD.get(method, method)}"
+    rng = _fmt.span(co2.low, co2.high, "kg CO2e") if co2.known else ""
+    if rng:
+        source += f", range {rng}"
     if co2.partial:
         source += f"; {co2.runs_counted} of {co2.runs_total} runs, a lower bound"
     source += ")"
@@ -49,7 +78,8 @@ def render(card: Card, *, training_type: str = "pre-training", **_: object) -> s
              ("Hours used", f"{T.flagged(t['gpu_hours'])}, wall-clock {T.flagged(t['duration_s'])}"),
              ("Compute", T.flagged(t["flops"]) + (f" ({t['flops'].basis})" if t["flops"].basis else "")),
              ("Compute region", "; ".join(T.zone_line(z) for z in card.zones) or "not recorded"),
-             ("Energy", f"{T.flagged(t['energy_kwh'])} facility (PUE {T.pue_line(card) or 'not recorded'})"),
+             ("Energy", f"{T.flagged(t['energy_kwh'])} facility (PUE {T.pue_short(card) or 'not recorded'}); "
+                        f"{energy_provenance(card)}"),
              ("Carbon emitted", T.flagged(t["co2e_kg"]) + (f", range {T.span(t['co2e_kg'])}" if T.span(t['co2e_kg'])
                                                            else "")),
              ("Cost", T.flagged(t["cost_usd"]) + (f" ({'; '.join(card.price_basis)})" if card.price_basis else ""))]
