@@ -2,7 +2,8 @@
 
 `import wattwise.flops` does not import torch; `count_flops`, `build_model` and the FLOP rule registry
 (`register_flop_rule`, `unregister_flop_rule`, `registered_flop_rules`, `FlopRuleError`) import it on first use
-and raise `MissingExtraError` when it is absent. All counts are FLOPs (2 per multiply-accumulate), never MACs.
+and raise `MissingExtraError` when it is absent. `count_hf(config_or_path, ...)` counts any transformers model from
+its config on the meta device (decoders, BERT, T5, ViT, mixtures of experts; forward, training or a decode step). All counts are FLOPs (2 per multiply-accumulate), never MACs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .shapes import ARCHS, TransformerShape, build_model, flops_per_token, get_s
 __all__ = [
     "count_flops", "FlopCount", "register_flop_rule", "unregister_flop_rule", "registered_flop_rules",
     "FlopRuleError", "flops_per_token", "cross_check", "ARCHS", "TransformerShape", "build_model",
-    "get_shape", "count_arch", "count_hf_config",
+    "get_shape", "count_arch", "count_hf_config", "count_hf", "HFCount",
     "matmul_flops", "linear_flops", "conv_flops", "conv_output_size", "attention_flops", "causal_pairs",
     "training_flops", "forward_backward_flops", "kaplan_params", "kaplan_forward_flops_per_token",
     "hoffmann_forward_flops", "palm_training_flops_per_token", "megatron_training_flops", "decoder_flops",
@@ -70,4 +71,7 @@ def __getattr__(name: str):
     if name == "count_hf_config":
         from . import hf
         return hf.count_hf_config
+    if name in ("count_hf", "HFCount"):
+        from . import hf_count
+        return getattr(hf_count, name)
     raise AttributeError(f"module 'wattwise.flops' has no attribute {name!r}")

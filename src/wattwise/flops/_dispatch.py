@@ -54,6 +54,32 @@ def _record_uncounted(c: _Counter, name: str, func, args, kwargs) -> None:
         c.no_mac[name] += 1
 
 
+_GROUPED_MM = {getattr(aten, n) for n in ("_grouped_mm", "grouped_mm") if hasattr(aten, n)}
+
+
+def _meta_grouped_mm(func, args, kwargs):
+    """aten._grouped_mm on meta: torch's meta kernel insists on bfloat16 (the CUDA kernel's limit) although the CPU
+    kernel takes float32, so a float32 model could not be counted on meta. Other dtypes get their output shape
+    here (same rules as the kernel); bfloat16 goes to torch's own meta kernel."""
+    a, b = args[0], args[1]
+    if a.dtype == torch.bfloat16 and b.dtype == torch.bfloat16:
+        return func(*args, **kwargs)
+    names = [x.name for x in func._schema.arguments]
+    bound = dict(zip(names, args))
+    bound.update(kwargs)
+    offs = bound.get("offs")
+    dtype = bound.get("out_dtype") or a.dtype
+    if a.dim() == 2 and b.dim() == 3:
+        shape = (a.shape[0], b.shape[-1])
+    elif a.dim() == 3 and b.dim() == 3:
+        shape = (a.shape[0], a.shape[1], b.shape[-1])
+    elif a.dim() == 3 and b.dim() == 2:
+        shape = (a.shape[1], b.shape[-1])
+    else:
+        shape = (offs.shape[0] if offs is not None else 1, a.shape[0], b.shape[-1])
+    return torch.empty(shape, dtype=dtype, device="meta")
+
+
 def _hop_names():
     try:
         from torch._higher_order_ops.flex_attention import flex_attention, flex_attention_backward
@@ -118,7 +144,10 @@ class _DispatchMode(TorchDispatchMode):
             r = func.decompose(*args, **kwargs)  # CompositeImplicit ops: count their parts instead
             if r is not NotImplemented:
                 return r
-        out = func(*args, **kwargs)
+        if func._overloadpacket in _GROUPED_MM and args and getattr(args[0], "is_meta", False):
+            out = _meta_grouped_mm(func, args, kwargs)
+        else:
+            out = func(*args, **kwargs)
         if user is None:
             if rule.zero:
                 return out

@@ -30,16 +30,29 @@ class HFModelUnavailable(MissingExtraError):
 
 
 def load_config(path) -> dict:
-    """The parsed config.json at `path` (a file or a directory holding one)."""
+    """The parsed config.json at `path` (a file or a directory holding one), as a dict; InvalidValueError naming the
+    path when it is missing, not UTF-8 text, not JSON or not a JSON object."""
     p = Path(path)
     if p.is_dir():
         p = p / "config.json"
     if not p.is_file():
         raise InvalidValueError(f"no config.json at {str(path)!r}; give a config.json file or its directory")
     try:
-        return json.loads(p.read_text())
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidValueError(f"{str(p)!r} is not UTF-8 text (byte {e.start}); give a Hugging Face config.json "
+                                "(a JSON object)") from None
+    except OSError as e:
+        raise InvalidValueError(f"cannot read {str(p)!r} ({e.strerror}); give a readable config.json") from None
+    try:
+        cfg = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InvalidValueError(f"{str(p)!r} is not valid JSON: {e}") from None
+        raise InvalidValueError(f"{str(p)!r} is not valid JSON ({e.msg} at line {e.lineno}); give a Hugging Face "
+                                "config.json (a JSON object)") from None
+    if not isinstance(cfg, dict):
+        raise InvalidValueError(f"{str(p)!r} holds a JSON {type(cfg).__name__}, not an object; a config.json is "
+                                "an object such as {\"model_type\": \"llama\", ...}")
+    return cfg
 
 
 def _first(cfg: dict, *keys, default=None, required=True):
@@ -75,8 +88,9 @@ def shape_from_config(cfg: dict) -> TransformerShape:
 
 
 def estimate_from_config(path, batch: int = 1, seq: int | None = None, train: bool = False) -> dict:
-    """Formula-based FLOPs (`decoder_flops`) of the model a config.json describes; no torch, no transformers."""
-    shape = shape_from_config(load_config(path))
+    """Formula-based FLOPs (`decoder_flops`) of the model a config.json (or its parsed dict) describes; no torch,
+    no transformers."""
+    shape = shape_from_config(path if isinstance(path, dict) else load_config(path))
     s = min(shape.n_ctx, 2048) if seq is None else fm._int("seq", seq)
     parts = shape.forward_flops(batch=batch, seq=s)
     fwd = parts["total"]
@@ -86,28 +100,13 @@ def estimate_from_config(path, batch: int = 1, seq: int | None = None, train: bo
 
 
 def count_hf_config(path, batch: int = 1, seq: int | None = None, train: bool = False):
-    """Build the transformers model a local config.json describes on the meta device and trace it.
+    """The traced `FlopCount` of the model a local config.json describes (see `wattwise.flops.count_hf`, which
+    this wraps and which also counts encoder-decoders, vision models, mixtures of experts and decode steps).
 
     Raises `HFModelUnavailable` (with `.estimate`) when transformers is missing or cannot build the model.
     """
-    estimate = estimate_from_config(path, batch, seq, train)
-    try:
-        import transformers
-    except ImportError:
-        raise HFModelUnavailable("the optional package 'transformers' is not installed (pip install transformers)",
-                                 estimate) from None
-    import torch
-
-    from .counter import count_flops
-
-    p = Path(path)
-    folder = p if p.is_dir() else p.parent
-    try:
-        config = transformers.AutoConfig.from_pretrained(str(folder), local_files_only=True)
-        with torch.device("meta"):
-            model = transformers.AutoModelForCausalLM.from_config(config)
-    except Exception as e:  # any failure to build: fall back to the formula, saying why
-        raise HFModelUnavailable(f"transformers could not build this config on the meta device ({e})",
-                                 estimate) from None
-    ids = torch.zeros(batch, estimate["seq"], dtype=torch.long, device="meta")
-    return count_flops(lambda x: model(input_ids=x, use_cache=False).logits, ids, train_step=train)
+    from .hf_count import count_hf
+    r = count_hf(path, batch=batch, seq=seq, train=train)
+    if not r.traced:
+        raise HFModelUnavailable(r.fallback_reason, r.estimate)
+    return r.count
