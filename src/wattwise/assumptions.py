@@ -76,6 +76,14 @@ def pue_preset(name: str, origin: str | None = None) -> Quantity:
                     basis=f"preset {p.preset}{where}: {p.pue} ({p.period}; {p.source}); {p.notes}")
 
 
+def check_provider(provider: str | None, zone) -> None:
+    """A cloud region belongs to one provider: `provider` must not name another (its PUE and prices)."""
+    zp = getattr(zone, "provider", "") if zone is not None else ""
+    if provider and zp and provider.lower() != zp.lower():
+        raise ContradictoryInputError(f"`region` {zone_name(zone)} is a {zp} region but `provider` is {provider!r}: "
+                                      f"give `provider` {zp!r} (or none) for it, or a {provider} region")
+
+
 def pue(value: float | str | None = None, *, provider: str | None = None, zone=None,
         origin: str | None = None) -> Quantity:
     """PUE: a number (>= 1), a preset name, else the provider's preset (given, or the cloud region's), else
@@ -122,10 +130,20 @@ def throughput(acc=None, dtype: str = defaults.DEFAULT_DTYPE, *, mfu: float | No
     return Quantity.of(rng, "estimated", basis)
 
 
+# A sanity bound on a given board power per accelerator: the largest TDP in the catalog is 1,000 W (HGX B200,
+# NVIDIA HGX datasheet); 5 kW per device is more than any accelerator draws, so a larger value is a unit mistake.
+MAX_BOARD_POWER_W = 5000.0
+
+
 def board_power(acc=None, power_w: float | None = None) -> Quantity | None:
     """Board power per accelerator while training: given, else TDP x the measured fraction range."""
     if power_w is not None:
-        return Quantity(check_number("power_w", power_w), method="estimated", basis="given board power per GPU")
+        w = check_number("power_w", power_w)
+        if w > MAX_BOARD_POWER_W:
+            raise InvalidValueError(f"`power_w` is the board power of one GPU in watts; {w:g} W is more than any "
+                                    f"accelerator draws (expected 1 to {MAX_BOARD_POWER_W:,.0f} W; the largest TDP in "
+                                    "the catalog is 1,000 W)")
+        return Quantity(w, method="estimated", basis="given board power per GPU")
     if acc is not None and acc.tdp_w is not None:
         return Quantity.of(defaults.POWER_FRACTION_OF_TDP * acc.tdp_w, "estimated",
                            f"{acc.model} TDP {acc.tdp_w:g} W{' (estimate)' if acc.tdp_is_estimate else ''}; "

@@ -39,8 +39,12 @@ def run_demo(out_dir: str | Path = "wattwise-demo", *, quick: bool = False, regi
     from rich.console import Console
     from rich.rule import Rule
 
+    from . import catalog
+    from .files import check_output_dir
     console = console or Console(highlight=False)
-    out = Path(out_dir).resolve()
+    out = check_output_dir(out_dir, "demo output folder").resolve()   # inputs checked before any work
+    if region is not None:
+        catalog.zone(region)
     out.mkdir(parents=True, exist_ok=True)
     ledger_path = out / "ledger.db"
     t0 = time.perf_counter()

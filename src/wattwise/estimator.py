@@ -98,6 +98,9 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
                            usd_per_gpu_hour=usd_per_gpu_hour, usd_per_kwh=usd_per_kwh,
                            hardware_usd=hardware_usd, lifetime_years=hardware_lifetime_years)
     n = active_params if active_params is not None else params
+    if seq is not None and arch is None:
+        raise InvalidValueError(f"`seq` ({seq}) is the context length of an `arch` model: give `arch` with it "
+                                "(6ND needs no context length)")
     per_token = _arch_flops(arch, seq, params) if arch is not None else None
     if per_token is not None:
         n = params = float(per_token["params"])
@@ -245,6 +248,7 @@ def _resolve_hardware(*, gpu, gpus, dtype, mfu, flop_per_s, power_w, region, int
         hw.missing["energy_kwh"] = "give `power_w`, `energy_kwh`, or a `gpu` with a known TDP"
 
     hw.intensity, zone = assumptions.intensity(region, intensity)
+    assumptions.check_provider(provider, zone)
     if hw.intensity is not None:
         hw.sources["intensity"] = hw.intensity.basis
     else:

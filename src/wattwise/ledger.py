@@ -110,9 +110,11 @@ _RETRYABLE = ("locked", "busy")
 class Ledger:
     """A wattwise ledger file. `Ledger()` opens (creating if absent) the default one."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, timeout_s: float = 60.0):
+    def __init__(self, path: str | os.PathLike | None = None, *, timeout_s: float = 60.0, create: bool = True):
+        """`create=False` (read commands): the file must exist already; nothing is created."""
         self.path = Path(path).expanduser() if path is not None else default_path()
         self.timeout_s = timeout_s
+        self.create = create
         self._lock = threading.RLock()
         self._con: sqlite3.Connection | None = None
         self._host = socket.gethostname()
@@ -132,10 +134,36 @@ class Ledger:
             raise LedgerError(f"{self.path} is not a wattwise ledger (not an SQLite database); it was left untouched. "
                               "Move it away or pass another path (--ledger / WATTWISE_HOME)")
 
+    def _check_path(self) -> None:
+        """A clear LedgerError for a path that cannot be a ledger file, before anything is created."""
+        p = self.path
+        if p.is_dir():
+            raise LedgerError(f"{p} is a folder, not a ledger file: pass a file path (--ledger / WATTWISE_HOME)")
+        for parent in p.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    home = os.environ.get("WATTWISE_HOME")
+                    why = (f" (WATTWISE_HOME={home} is a file, not a folder)"
+                           if home and Path(home).expanduser() == parent else "")
+                    raise LedgerError(f"cannot use ledger {p}: {parent} is a file, not a folder{why}")
+                break
+        if not self.create and not p.exists():
+            raise LedgerError(f"no ledger at {p}: nothing has been recorded there (wattwise run and Tracker record "
+                              "runs; --ledger or WATTWISE_HOME choose the file)")
+
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise LedgerError(f"cannot create the ledger folder {self.path.parent}: {e.strerror or e}") from None
         self._check_header()
-        con = sqlite3.connect(str(self.path), timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
+        target = self.path.resolve().as_uri() + "?mode=rw" if not self.create else str(self.path)
+        try:
+            con = sqlite3.connect(target, timeout=self.timeout_s, isolation_level=None, check_same_thread=False,
+                                  uri=not self.create)
+        except sqlite3.OperationalError as e:
+            raise LedgerError(f"cannot open the ledger {self.path}: {e}") from None
         self._con = con
         try:
             con.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")

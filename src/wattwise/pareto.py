@@ -121,7 +121,9 @@ def pareto_front(items: Iterable[Any], *, cost: str = "flops", accuracy: str = "
 
 def plot_pareto(variants: list[dict], mask: list[bool], cost: str, accuracy: str, out: str | Path,
                 higher_is_better: bool = True) -> Path:
-    """Scatter of accuracy against cost, frontier joined and labelled; saved to `out` (png, svg, pdf)."""
+    """Scatter of accuracy against cost, frontier joined and labelled; saved to `out` (png, svg, pdf...)."""
+    from .files import PLOT_SUFFIXES, check_output
+    out = check_output(out, "plot", PLOT_SUFFIXES)
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -146,7 +148,6 @@ def plot_pareto(variants: list[dict], mask: list[bool], cost: str, accuracy: str
     ax.set_title("Accuracy vs cost (Green AI dominance, Schwartz et al. 2020)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(out)
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out

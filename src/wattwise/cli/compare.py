@@ -1,7 +1,8 @@
 """`wattwise compare`: measured variants side by side, the Pareto frontier marked, and a Pareto plot.
 
-Variants are read by `wattwise.compress.variants` (JSON or CSV files, and/or the ledger); dominance and the
-plot are `wattwise.pareto`'s (Schwartz et al. 2020, Green AI).
+Variants are read by `wattwise.compress.variants` (JSON or CSV files, e.g. `[m.to_dict() for m in
+measure_variants(...)]` saved as JSON, and/or the ledger); dominance and the plot are `wattwise.pareto`'s
+(Schwartz et al. 2020, Green AI).
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def _secs(x: float) -> str:
 
 
 def compare_command(
-        files: Annotated[Optional[list[Path]], typer.Argument(help="Variant files (.json or .csv).")] = None,
+        files: Annotated[Optional[list[Path]], typer.Argument(help="Variant files: .json (a list of objects, e.g. "
+                                                             "Measurement.to_dict() rows of measure_variants) or "
+                                                             ".csv (a header row, one variant per line).")] = None,
         cost: Annotated[str, typer.Option("--cost", "-c", help=f"Cost axis: {', '.join(COST_AXES)}, or any "
                                                                 "numeric field name.")] = "flops",
         accuracy: Annotated[str, typer.Option("--accuracy", "-a", help="Accuracy field.")] = "accuracy",
@@ -58,6 +61,9 @@ def compare_command(
 ) -> None:
     """Variants side by side: accuracy, cost, the Pareto frontier marked (A beats B when at least as accurate
     and cheaper, or more accurate at no more cost)."""
+    if plot is not None:  # before any work: a plot that cannot be written is a mistake now, not at the end
+        from ..files import PLOT_SUFFIXES, check_output
+        check_output(plot, "--plot", PLOT_SUFFIXES)
     variants: list[dict[str, Any]] = []
     for f in files or ():
         variants += read_variants(f)

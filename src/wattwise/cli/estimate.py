@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from ..errors import InvalidValueError, MissingInputError
 from ..estimator import estimate
 from ..footprint import QUANTITIES, Footprint
 from ..siting import where
@@ -73,6 +74,9 @@ def estimate_command(params: PARAMS = None, active_params: ACTIVE = None, arch: 
     job = _job(params, active_params, arch, seq, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
                power_w, energy_kwh, pue, provider, price, elec, hw_usd, hw_years, inf_tokens, inf_per_day, inf_days)
     fp = estimate(region=region, intensity_g_per_kwh=fmt.parse_quantity("intensity", intensity), **job)
+    if all(fp.ranges.get(q) is None for q in QUANTITIES):
+        raise MissingInputError("nothing to estimate: give the job, e.g. --params 7e9 --tokens 1.4e12 (or --flops, "
+                                "--arch with --tokens, --gpu-hours, --energy-kwh); see wattwise estimate --help")
     if as_json:
         print_json(fp.to_dict())
         return
@@ -107,7 +111,7 @@ def print_footprint(fp: Footprint, title: str) -> None:
         console.print(t)
         if split:
             line = (f"Inference is {split['inference_fraction']:.0%} of lifetime FLOPs "
-                    f"({inf.inputs['tokens']:.3g} tokens served at 2N FLOPs each).")
+                    f"({fmt.count(inf.inputs['tokens'])} tokens served at 2N FLOPs each).")
             if "crossover_day" in split:
                 line += f" Serving overtakes training on day {split['crossover_day']:,.0f}."
             console.print(line)
@@ -129,7 +133,14 @@ def where_command(params: PARAMS = None, active_params: ACTIVE = None, arch: ARC
                   as_json: JSON = False) -> None:
     job = _job(params, active_params, arch, seq, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
                power_w, energy_kwh, pue, provider, price, elec, hw_usd, hw_years, None, None, None)
-    names = [z.strip() for z in zones.split(",") if z.strip()] if zones else None
+    if top < 0:
+        raise InvalidValueError(f"--top must be 0 (all zones) or a number of rows, got {top}")
+    names = None
+    if zones is not None:
+        names = [z.strip() for z in zones.split(",") if z.strip()]
+        if not names:
+            raise InvalidValueError(f"--zones {zones!r} names no zone: give comma-separated zones such as FR,DE,US-CA "
+                                    "(or leave --zones out for all)")
     rows = where(zones=names, kind=kind, **job)
     if as_json:
         print_json([{"zone": p.zone.zone_id, "name": p.zone.name, "kind": p.zone.kind,

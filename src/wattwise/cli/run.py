@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import display
 from ..errors import InvalidValueError
 from ..ledger_rows import CSV_KEYS, RUN_KEYS, public_record  # noqa: F401 (RUN_KEYS: importers)
 from ._output import _clean, print_json
@@ -31,18 +32,48 @@ LEDGER = Annotated[Optional[str], typer.Option("--ledger", help="Ledger file (de
                                                                 "or ~/.wattwise/ledger.db).")]
 
 
-def _fmt(x, unit: str = "", digits: int = 3) -> str:
-    return "-" if x is None else f"{x:.{digits}g}{unit}"
+GPU = Annotated[Optional[str], typer.Option("--gpu", help="Accelerator model, for the peak (MFU) and catalog "
+                                                          "prices, when NVML cannot name it.")]
+DTYPE = Annotated[str, typer.Option("--dtype", help="Precision of the peak for MFU: bf16, fp16, fp32, fp8...")]
+PRICE = Annotated[Optional[str], typer.Option("--price-per-gpu-hour", help="USD per GPU-hour (cloud).")]
+ELEC = Annotated[Optional[str], typer.Option("--electricity-price", help="USD per facility kWh (owned hardware).")]
+
+
+def _fmt(x, what: str) -> str:
+    """A record's number for the terminal (wattwise.display), '-' when unknown."""
+    return "-" if x is None else display.FORMAT[what](x)
+
+
+def _summary(res) -> str:
+    """One line: id, status, exit code, wall-clock, energy and CO2e with their ranges, the zone."""
+    fp = res.footprint
+    parts = [f"wattwise: run {res.run_id} {res.status} (exit {res.exit_code})"]
+    if fp is None:
+        return parts[0] + ": not measured"
+    parts.append(f"in {_fmt(fp.duration_s, 'duration_s')}:")
+    for q in ("energy_kwh", "co2e_kg"):
+        v = getattr(fp, q)
+        if v is not None:
+            rng = display.quantity_span(q, v)
+            parts.append(f"{_fmt(v, q)}" + (f" ({rng})" if rng else "") + ("," if q == "energy_kwh" else ""))
+    parts.append(f"zone {fp.zone}" if fp.zone else "(location unknown: world average)")
+    return " ".join(parts)
 
 
 def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, project: PROJECT = None,
-            tag: TAG = None, region: REGION = None, pue: PUE = None, json_out: JSON = False,
-            ledger: LEDGER = None) -> None:
+            tag: TAG = None, region: REGION = None, pue: PUE = None, gpu: GPU = None, dtype: DTYPE = "bf16",
+            price: PRICE = None, elec: ELEC = None, json_out: JSON = False, ledger: LEDGER = None) -> None:
     """Run CMD (after --), measure it and its child processes, record it; exit with CMD's exit code."""
     from ..tracker import run_command
-    cmd = list(ctx.args)
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
+    args = list(ctx.args)
+    if "--" in args:
+        before, cmd = args[:args.index("--")], args[args.index("--") + 1:]
+    else:
+        before, cmd = [], args
+    if before or (cmd and cmd[0].startswith("-") and "--" not in args):
+        bad = (before or cmd)[0]
+        raise InvalidValueError(f"no such option for wattwise run: {bad} (options go before --, the command after "
+                                "it: wattwise run --project p -- python train.py; see wattwise run --help)")
     if not cmd:
         raise InvalidValueError("give the command to measure after --, e.g. wattwise run -- python train.py")
     if not interval > 0:
@@ -52,7 +83,9 @@ def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, pro
         from ..ledger import Ledger
         led = Ledger(ledger)  # a corrupt or foreign file fails here, before the command runs
     res = run_command(cmd, name=name, project=project, tags=tag or (), region=region, pue=pue, interval_s=interval,
-                      ledger=led)
+                      ledger=led, gpu=gpu, dtype=dtype,
+                      usd_per_gpu_hour=display.parse_quantity("price-per-gpu-hour", price),
+                      usd_per_kwh=display.parse_quantity("electricity-price", elec))
     rec, code = res.record, res.exit_code
     if json_out:
         out = public_record(rec)
@@ -60,13 +93,7 @@ def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, pro
         out["command"] = cmd
         print_json(out)
     else:
-        known = (res.footprint.inputs.get("location_known") if res.footprint is not None else False)
-        typer.echo(f"wattwise: run {res.run_id} {res.status} (exit {code}) in {_fmt(rec.get('duration_s'), ' s')}: "
-                   f"{_fmt(rec.get('energy_kwh'), ' kWh')} [{_fmt(rec.get('energy_kwh_low'))}-"
-                   f"{_fmt(rec.get('energy_kwh_high'))}], {_fmt(rec.get('co2e_kg'), ' kg CO2e')} "
-                   f"[{_fmt(rec.get('co2e_kg_low'))}-{_fmt(rec.get('co2e_kg_high'))}]"
-                   + ("" if known else " (location unknown: world average)"),
-                   err=True)
+        typer.echo(_summary(res), err=True)
     raise typer.Exit(128 - code if code < 0 else code)
 
 
@@ -77,8 +104,9 @@ runs_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_except
 
 
 def _ledger(path: str | None):
+    """The ledger, read only: a missing file is an error, never created by a read command."""
     from ..ledger import Ledger
-    return Ledger(path)
+    return Ledger(path, create=False)
 
 
 @runs_app.command("list")
@@ -87,6 +115,8 @@ def runs_list(project: PROJECT = None, tag: Annotated[Optional[str], typer.Optio
               json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array of records.")] = False,
               ledger: LEDGER = None) -> None:
     """List runs, oldest first."""
+    if limit < 0:
+        raise InvalidValueError(f"--limit must be 0 (all runs) or a number of runs, got {limit}")
     with _ledger(ledger) as led:
         recs = led.runs(project=project, tag=tag)
     if limit > 0:
@@ -94,16 +124,31 @@ def runs_list(project: PROJECT = None, tag: Annotated[Optional[str], typer.Optio
     if json_out:
         print_json([public_record(r) for r in recs])
         return
-    from rich.console import Console
-    from rich.table import Table
-    table = Table()
-    table.add_column("id", no_wrap=True, min_width=max([len(r["id"]) for r in recs] + [2]))
-    for col in ("name", "project", "status", "start", "duration", "kWh", "kg CO2e", "hardware"):
-        table.add_column(col)
-    for r in recs:
-        table.add_row(r["id"], (r["name"] or "")[:40], r["project"] or "", r["status"], r["start"] or "",
-                      _fmt(r["duration_s"], " s"), _fmt(r["energy_kwh"]), _fmt(r["co2e_kg"]), r["hardware"] or "")
-    Console(highlight=False).print(table)
+    from ._output import Col, console, fit_table
+    if not recs:
+        console.print("no runs" + (f" in project {project!r}" if project else "") + (f" tagged {tag!r}" if tag else ""))
+        return
+    cols = [Col("id", "id"), Col("name", drop=2, min_width=12), Col("project", drop=3), Col("status", drop=1),
+            Col("start", "number", drop=4), Col("wall-clock", "number"), Col("energy", "number"),
+            Col("CO2e", "number"), Col("hardware", drop=5, min_width=12)]
+    rows = [[r["id"], r["name"] or "", r["project"] or "", r["status"], r["start"] or "",
+             _fmt(r["duration_s"], "duration_s"), _fmt(r["energy_kwh"], "energy_kwh"), _fmt(r["co2e_kg"], "co2e_kg"),
+             r["hardware"] or ""] for r in recs]
+    console.print(fit_table(cols, rows))
+
+
+def _show_value(key: str, v):
+    """A record field for people: energy, CO2e, cost, time, FLOPs in their units; the rest as stored."""
+    if v is None:
+        return "-"
+    base = key.removesuffix("_low").removesuffix("_high")
+    if base.startswith("energy_") or base == "it_energy_kwh":
+        return display.energy(v)
+    f = {"co2e_kg": display.co2e, "cost_usd": display.usd, "duration_s": display.duration, "flops": display.flops,
+         "gpu_hours": display.gpu_hours, "flop_per_s": display.flop_rate,
+         "intensity_g_per_kwh": lambda x: f"{display.plain(x)} gCO2e/kWh", "mfu": lambda x: f"{x:.1%}",
+         "tags": lambda x: ", ".join(x) or "-"}.get(base)
+    return f(v) if f else v
 
 
 @runs_app.command("show")
@@ -116,7 +161,7 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="Run id (a unique prefi
         print_json(public_record(rec))
         return
     for k in RUN_KEYS:
-        typer.echo(f"{k:>20}: {rec.get(k)}")
+        typer.echo(f"{k:>20}: {_show_value(k, rec.get(k))}")
     prov = rec.get("provenance", {})
     for k, v in prov.get("components", {}).items():
         typer.echo(f"{'energy ' + k:>20}: {v}")
@@ -134,6 +179,9 @@ def runs_export(fmt: Annotated[str, typer.Option("--format", help="csv or json."
     """Export runs as CSV (one row per run) or JSON (an array)."""
     if fmt not in ("csv", "json"):
         raise InvalidValueError(f"--format must be csv or json, got {fmt!r}")
+    if output:
+        from ..files import check_output
+        check_output(output, "--output")
     with _ledger(ledger) as led:
         recs = led.runs(project=project, tag=tag)
     if fmt == "json":
@@ -149,8 +197,8 @@ def runs_export(fmt: Annotated[str, typer.Option("--format", help="csv or json."
             w.writerow(row)
         text = buf.getvalue()
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        from ..files import atomic_write_text
+        atomic_write_text(output, text)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -1,6 +1,7 @@
 """Variants to compare, from files or the ledger.
 
-Files: JSON (a list of objects, or {"variants": [...]}, e.g. `Measurement.to_dict()` rows) or CSV (a header row:
+Files: JSON (a list of objects, or {"variants": [...]}; `[m.to_dict() for m in measure_variants(...)]` is read as
+it is) or CSV (a header row:
 name, accuracy and cost columns such as flops_per_sample, latency_s, energy_per_1000_kwh, size_bytes, cost_usd).
 Ledger: the runs tagged "compress" that `wattwise.compress.measure` records, one per variant.
 """
@@ -8,6 +9,7 @@ Ledger: the runs tagged "compress" that `wattwise.compress.measure` records, one
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -30,15 +32,19 @@ def _number(text: str) -> Any:
 
 def read_variants(path: str | Path) -> list[dict[str, Any]]:
     """Variants from a .json or .csv file (see the module doc)."""
+    from ..files import read_text
     p = Path(path)
-    if not p.is_file():
-        raise InvalidValueError(f"variants file {str(p)!r} not found")
+    if p.suffix.lower() not in (".csv", ".json"):
+        raise InvalidValueError(f"variants file {str(p)!r}: accepted formats are .json and .csv")
+    text = read_text(p, "variants file")
     if p.suffix.lower() == ".csv":
-        with p.open(newline="") as f:
-            rows = [{k.strip(): _number(v or "") for k, v in r.items() if k} for r in csv.DictReader(f)]
-    elif p.suffix.lower() == ".json":
+        rows = [{k.strip(): _number(v or "") for k, v in r.items() if k}
+                for r in csv.DictReader(io.StringIO(text, newline=""))]
+        if not rows:
+            raise InvalidValueError(f"variants file {str(p)!r} has no rows (a header line, then one line per variant)")
+    else:
         try:
-            data = json.loads(p.read_text())
+            data = json.loads(text)
         except json.JSONDecodeError as e:
             raise InvalidValueError(f"{str(p)!r} is not valid JSON: {e}") from None
         if isinstance(data, dict):
@@ -46,8 +52,6 @@ def read_variants(path: str | Path) -> list[dict[str, Any]]:
         if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
             raise InvalidValueError(f"{str(p)!r}: expected a list of variant objects or {{\"variants\": [...]}}")
         rows = [dict(x) for x in data]
-    else:
-        raise InvalidValueError(f"variants file {str(p)!r}: accepted formats are .json and .csv")
     for i, r in enumerate(rows):
         r.setdefault("name", f"{p.stem}#{i}")
     return rows
@@ -57,7 +61,7 @@ def ledger_variants(path: str | None, tag: str = "compress", model: str | None =
     """Variants recorded by `wattwise.compress.measure` in the ledger (runs tagged `tag`, optionally one model)."""
     from ..ledger import Ledger, to_footprint
     out = []
-    with Ledger(path) as led:
+    with Ledger(path, create=False) as led:
         for rec in led.runs(tag=tag):
             ctx = rec.get("context", {})
             if model is not None and ctx.get("model") != model:
