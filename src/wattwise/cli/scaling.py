@@ -156,16 +156,17 @@ def fit_command(
         budget: Annotated[Optional[str], typer.Option(
             "--budget", help="FLOP budget for the optimal allocation and its tokens-per-parameter interval.")] = None,
         params_col: Annotated[Optional[str], typer.Option(
-            "--params-col", help="Column of parameters N [default: N; params in a sweep's runs.csv].")] = None,
+            "--params-col", help="Column of parameters N (default N; params in a sweep's runs.csv).")] = None,
         tokens_col: Annotated[Optional[str], typer.Option(
-            "--tokens-col", help="Column of training tokens D [default: D; tokens in a sweep's runs.csv].")] = None,
-        loss_col: Annotated[Optional[str], typer.Option("--loss-col", help="Column of final loss [default: loss].")] = None,
+            "--tokens-col", help="Column of training tokens D (default D; tokens in a sweep's runs.csv).")] = None,
+        loss_col: Annotated[Optional[str], typer.Option(
+            "--loss-col", help="Column of final loss (default loss).")] = None,
         flops_col: Annotated[Optional[str], typer.Option(
-            "--flops-col", help="Column of compute C, used when D is absent [default: C].")] = None,
+            "--flops-col", help="Column of compute C, used when D is absent (default C).")] = None,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the bootstrap.")] = 0,
         plot: Annotated[Optional[Path], typer.Option(
             "--plot", help="Write IsoFLOP curves + loss contours here (.png, .svg, .pdf...; its folder must exist; "
-                           "needs wattwise[plot]).")] = None,
+                           "needs the plot extra).")] = None,
         json_out: JSON = False) -> None:
     """Fit L = E + A/N^alpha + B/D^beta to your runs (Hoffmann's Approach 3 with Besiroglu et al.'s fixes).
 

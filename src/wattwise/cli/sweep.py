@@ -49,9 +49,9 @@ def sweep_command(
                                           "--ray-address (needs wattwise[ray]).")] = False,
         ray_address: Annotated[Optional[str], typer.Option("--ray-address", metavar="ADDRESS",
                                                            help="Ray cluster to submit to (implies --ray).")] = None,
-        out: Annotated[Optional[str], typer.Option("--out", help="Folder for sweep.json, runs.csv, isoflop.png "
-                                                   "(created if missing; checked writable before any run). Read "
-                                                   "runs.csv back with `wattwise scaling fit OUT/runs.csv`.")] = None,
+        out: Annotated[Optional[str], typer.Option(
+            "--out", help="Folder for sweep.json, runs.csv, isoflop.png (created if missing; checked writable before "
+                          "any run). Read runs.csv back with `wattwise scaling fit OUT/runs.csv`.")] = None,
         quick: Annotated[bool, typer.Option("--quick", help="A tiny sweep (9 runs, about a minute on 2 cores).")] = False,
         ledger: Annotated[Optional[str], typer.Option("--ledger", help="Ledger file (default ~/.wattwise/ledger.db).")] = None,
         plan_budget: Annotated[Optional[str], typer.Option("--plan-budget", help="Budget to plan for (default 10x "
