@@ -65,7 +65,7 @@ def fit_table(cols: list[Col], rows: list[list[str]], title: str | None = None, 
         return sum(_cell_width(cols[i].kind, [r[i] for r in rows], cols[i].header, cols[i].min_width) + 3
                    for i in idx) + 1
 
-    dropped = []
+    dropped, every = [], list(keep)
     for i in sorted((i for i in keep if cols[i].drop), key=lambda i: -cols[i].drop):
         if need(keep) <= width:
             break
@@ -73,6 +73,8 @@ def fit_table(cols: list[Col], rows: list[list[str]], title: str | None = None, 
         dropped.append(cols[i].header)
     if dropped:
         notes.append("not shown at this width: " + ", ".join(dropped) + " (wider terminal or --json)")
+    if need(keep) > width:   # still too wide: one block per row, every value whole
+        return _blocks(cols, rows, title, every)
     t = Table(title=title, title_justify="left", caption="; ".join(notes) or None, caption_justify="left")
     for i in keep:
         c = cols[i]
@@ -82,3 +84,15 @@ def fit_table(cols: list[Col], rows: list[list[str]], title: str | None = None, 
     for r in rows:
         t.add_row(*[r[i] for i in keep])
     return t
+
+
+def _blocks(cols: list[Col], rows: list[list[str]], title: str | None, keep: list[int]):
+    """Rows as blocks of 'header: value' lines (for terminals too narrow for the table)."""
+    from rich.console import Group
+    from rich.text import Text
+    lines: list = [Text(title, style="italic")] if title else []
+    for r in rows:
+        first, rest = keep[0], keep[1:]
+        lines.append(Text(f"{cols[first].header} {r[first]}", style="bold"))
+        lines += [Text(f"  {cols[i].header}: {r[i]}") for i in rest if r[i] not in ("",)]
+    return Group(*lines)

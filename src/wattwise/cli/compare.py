@@ -11,35 +11,27 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
 from .. import display
 from ..compress.variants import ledger_variants, read_variants
 from ..errors import MissingInputError
 from ..pareto import COST_AXES, axis_fields, dominators, plot_pareto, value_of
-from ._output import console, print_json
+from ._output import Col, console, fit_table, print_json
 
 # Mount in the main CLI as `app.command("compare", help=...)(compare_command)`; `app` below runs it standalone
 # (a one-command Typer app, as used by the tests).
 
 # columns shown when present: (field, header, formatter)
 _COLUMNS = (
-    ("params", "params", display.count),
-    ("size_bytes", "size", display.size),
-    ("flops_per_sample", "FLOPs/sample", display.si),
-    ("latency_s", "latency", lambda x: _secs(x)),
-    ("compiled_latency_s", "compiled", lambda x: _secs(x)),
-    ("energy_per_1000_kwh", "kWh/1k inf", lambda x: f"{x:.3g}"),
-    ("cost_usd", "USD", lambda x: f"{x:.3g}"),
-    ("cost_per_1000_usd", "USD/1k inf", lambda x: f"{x:.3g}"),
+    ("params", "params", display.count, 3),
+    ("size_bytes", "size", display.size, 2),
+    ("flops_per_sample", "FLOPs/sample", display.si, 0),
+    ("latency_s", "latency", display.duration, 0),
+    ("compiled_latency_s", "compiled", display.duration, 4),
+    ("energy_per_1000_kwh", "energy/1k inf", display.energy, 0),
+    ("cost_usd", "cost", display.usd, 5),
+    ("cost_per_1000_usd", "cost/1k inf", display.usd, 5),
 )
-
-
-def _secs(x: float) -> str:
-    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "us")):
-        if x >= scale:
-            return f"{x / scale:.3g} {unit}"
-    return f"{x * 1e9:.3g} ns"
 
 
 def compare_command(
@@ -80,26 +72,23 @@ def compare_command(
         print_json([{**variants[i], "pareto": mask[i], "cost_axis": cost, "cost": costs[i],
                      "dominated_by": [variants[j]["name"] for j in doms[i]]} for i in order])
     else:
-        t = Table(title=f"Variants by {cost}: * = on the Pareto frontier", title_justify="left")
         shown = [c for c in _COLUMNS if any(v.get(c[0]) is not None for v in variants)]
-        t.add_column("", width=1)
-        t.add_column("variant")
-        t.add_column(accuracy, justify="right")
         fields = axis_fields(cost)
-        if not any(c[0] in fields for c in shown):
-            t.add_column(cost, justify="right")
-        for _, head, _ in shown:
-            t.add_column(head, justify="right")
-        t.add_column("beaten by")
+        own_cost = not any(c[0] in fields for c in shown)
+        cols = [Col("*", "id"), Col("variant", "id"), Col(accuracy, "number")]
+        cols += [Col(cost, "number")] if own_cost else []
+        cols += [Col(head, "number", drop=(0 if f in fields else prio or 1)) for f, head, _, prio in shown]
+        cols += [Col("beaten by", drop=6, min_width=12)]
+        rows = []
         for i in order:
             v = variants[i]
             acc = v.get(accuracy)
-            row = ["*" if mask[i] else "", str(v["name"]), "" if acc is None else f"{float(acc):.4g}"]
-            if not any(c[0] in fields for c in shown):
-                row.append(f"{costs[i]:.4g}")
-            row += ["" if v.get(f) is None else fmt(float(v[f])) for f, _, fmt in shown]
+            row = ["*" if mask[i] else "", str(v["name"]), "" if acc is None else display.plain(float(acc))]
+            row += [display.plain(costs[i])] if own_cost else []
+            row += ["" if v.get(f) is None else f_(float(v[f])) for f, _, f_, _ in shown]
             row.append(", ".join(str(variants[j]["name"]) for j in doms[i][:3]) + (" ..." if len(doms[i]) > 3 else ""))
-            t.add_row(*row, style=None if mask[i] else "dim")
+            rows.append(row)
+        t = fit_table(cols, rows, title=f"Variants by {cost}: * = on the Pareto frontier")
         console.print(t)
         n = sum(mask)
         console.print(f"{n} of {len(variants)} variants on the frontier ({cost} vs {accuracy}).")

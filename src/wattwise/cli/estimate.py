@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from ..assumptions import zone_name
 from ..errors import InvalidValueError, MissingInputError
 from ..estimator import estimate
 from ..footprint import QUANTITIES, Footprint
@@ -149,21 +150,23 @@ def where_command(params: PARAMS = None, active_params: ACTIVE = None, arch: ARC
                      "low": p.footprint.low.to_dict(), "high": p.footprint.high.to_dict()} for p in rows])
         return
     shown = rows if top <= 0 or len(rows) <= top else rows[:top]
-    t = Table(title=f"Same job in {len(rows)} zones, lowest CO2e first", title_justify="left")
-    for col, just in (("#", "right"), ("Zone", "left"), ("Name", "left"), ("gCO2e/kWh", "right"),
-                      ("Year, basis", "left"), ("CO2e", "right"), ("Cost", "right"), ("x best", "right")):
-        t.add_column(col, justify=just)
+    from ._output import Col, fit_table
+    cols = [Col("#", "number"), Col("Zone", "id"), Col("Name", drop=2, min_width=14),
+            Col("gCO2e/kWh", "number"), Col("Year, basis", drop=3, min_width=12), Col("CO2e", "number"),
+            Col("Cost", "number", drop=1), Col("x best", "number")]
+    table_rows = []
     for i, p in enumerate(shown, 1):
         fp = p.footprint
-        t.add_row(str(i), p.zone.zone_id + (f" ({p.zone.provider})" if p.zone.provider else ""), p.zone.name,
-                  f"{p.zone.intensity_g_per_kwh:,.1f}", f"{p.zone.year}, {p.zone.basis}", fmt.co2e(fp.co2e_kg),
-                  fmt.usd(fp.cost_usd) if fp.cost_usd is not None else "n/a", f"{p.ratio_to_best:,.1f}x")
+        table_rows.append([str(i), zone_name(p.zone), p.zone.name, fmt.plain(p.zone.intensity_g_per_kwh),
+                           f"{p.zone.year}, {p.zone.basis}", fmt.co2e(fp.co2e_kg),
+                           fmt.usd(fp.cost_usd) if fp.cost_usd is not None else "n/a", f"{p.ratio_to_best:,.1f}x"])
+    t = fit_table(cols, table_rows, title=f"Same job in {len(rows)} zones, lowest CO2e first")
     console.print(t)
     if len(shown) < len(rows):
         console.print(f"[dim]... {len(rows) - len(shown)} more (use --top 0 for all)[/dim]")
     best, worst = rows[0], rows[-1]
     yardstick = "the best" if best.footprint.co2e_kg > 0 else "the lowest non-zero zone"
-    console.print(f"Best: {best.zone.zone_id} {fmt.co2e(best.footprint.co2e_kg)}; worst: {worst.zone.zone_id} "
+    console.print(f"Best: {zone_name(best.zone)} {fmt.co2e(best.footprint.co2e_kg)}; worst: {zone_name(worst.zone)} "
                   f"{fmt.co2e(worst.footprint.co2e_kg)} ({worst.ratio_to_best:,.1f}x {yardstick}). Energy and "
                   "dollars barely move; carbon moves by the grid.")
     if len({p.zone.basis for p in rows}) > 1:
