@@ -220,3 +220,118 @@ def test_matplotlib_plots_in_headless_chromium(browser, demo_card, tmp_path):
     assert len(sizes) == 4 and all(w > 100 and h > 100 for w, h in sizes)
     assert browser.eval(sid, "document.querySelectorAll('script').length") == 0
     assert browser.eval(sid, f"[...document.querySelectorAll('svg text')].some(t => t.textContent === {json.dumps(XSS)})")
+
+
+# --- layout at 1280 px: nothing overflows its box or the page, plot labels do not overlap, colours differ ----------
+
+WIDTH = 1280
+SHOTS = os.environ.get("WATTWISE_CARD_SCREENSHOTS")  # a folder: write card_<name>.png there (benchmarks/results)
+
+LAYOUT_JS = r"""(() => {
+  const vw = document.documentElement.clientWidth, bad = [];
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\s+/).join('.') : '')
+      + ' "' + (el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 50) + '"';
+  const de = document.documentElement;
+  if (de.scrollWidth > vw + 1) bad.push('page is ' + de.scrollWidth + ' px wide at a ' + vw + ' px viewport');
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.closest('svg') && el.tagName.toLowerCase() !== 'svg') continue;   // plot internals: checked below
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right > vw + 1 || r.left < -1) bad.push(name(el) + ' leaves the page: x ' + r.left + ' to ' + r.right);
+    const st = getComputedStyle(el);
+    if (st.display !== 'inline' && st.overflowX === 'visible' && el.scrollWidth > el.clientWidth + 1
+        && el.clientWidth > 0)
+      bad.push(name(el) + ': content ' + el.scrollWidth + ' px wide in a ' + el.clientWidth + ' px box');
+    const p = el.parentElement;
+    if (p && p !== de) {
+      const pr = p.getBoundingClientRect();
+      if (r.right > pr.right + 1 || r.left < pr.left - 1)
+        bad.push(name(el) + ' sticks out of ' + name(p) + ': ' + r.left + '..' + r.right + ' in ' + pr.left + '..' + pr.right);
+    }
+  }
+  return bad;
+})()"""
+
+PLOTS_JS = r"""(() => {
+  const out = [];
+  for (const svg of document.querySelectorAll('svg.ww-plot')) {
+    const s = svg.getBoundingClientRect(), bad = [];
+    const title = (svg.querySelector('title') || {}).textContent;
+    const texts = [...svg.querySelectorAll('text')].map(t => [t.textContent, t.getBoundingClientRect()])
+        .filter(([_, r]) => r.width > 0);
+    for (const [t, r] of texts)
+      if (r.left < s.left - 0.5 || r.right > s.right + 0.5 || r.top < s.top - 0.5 || r.bottom > s.bottom + 0.5)
+        bad.push('text "' + t + '" leaves the plot');
+    const hit = (a, b, pad) => a.left < b.right - pad && b.left < a.right - pad && a.top < b.bottom - pad
+                             && b.top < a.bottom - pad;
+    for (let i = 0; i < texts.length; i++)
+      for (let j = i + 1; j < texts.length; j++)
+        if (hit(texts[i][1], texts[j][1], 0.5)) bad.push('"' + texts[i][0] + '" overlaps "' + texts[j][0] + '"');
+    for (const c of svg.querySelectorAll('circle')) {
+      const cr = c.getBoundingClientRect();
+      for (const [t, r] of texts) if (hit(cr, r, 0.5)) bad.push('"' + t + '" covers a point');
+    }
+    const colours = [...svg.querySelectorAll('.ww-series')].map(e => e.getAttribute('stroke'))
+        .concat([...svg.querySelectorAll('.ww-bar')].map(e => e.getAttribute('fill')));
+    out.push({title, bad, colours: [...new Set(colours)]});
+  }
+  return out;
+})()"""
+
+
+def _lab(hex_colour: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB '#rrggbb' colour."""
+    rgb = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    x = (0.4124 * lin[0] + 0.3576 * lin[1] + 0.1805 * lin[2]) / 0.95047
+    y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    z = (0.0193 * lin[0] + 0.1192 * lin[1] + 0.9505 * lin[2]) / 1.08883
+    f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in (x, y, z)]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def _delta_e(a: str, b: str) -> float:
+    return sum((p - q) ** 2 for p, q in zip(_lab(a), _lab(b))) ** 0.5
+
+
+def _estimate_card(long_text: bool = False):
+    import wattwise
+    from wattwise.report import card_from_estimate
+    from .ledger_fixture import GENERATOR
+    fp = wattwise.estimate(params=7e9, tokens=1.4e12, gpu="H100", region="us-west1", inference_tokens=1e12)
+    if long_text:   # a source with an unbreakable 300-character URL and a title without spaces
+        fp.sources["pue"] = "measured by the site <https://example.org/" + "x" * 300 + "> (2026)"
+        return card_from_estimate(fp, generator=GENERATOR, title="Efficiency" + "_card" * 60)
+    return card_from_estimate(fp, generator=GENERATOR)
+
+
+@pytest.mark.parametrize("name", ["demo", "estimate", "long_text"])
+def test_card_layout_at_1280px(browser, demo_card, tmp_path, name):
+    """No element of the card overflows its box or the page at 1280 px; in the plots no text leaves the SVG,
+    overlaps other text or covers a point, and the series (bars) of a plot have clearly different colours
+    (CIE76 delta E >= 30; the two blues of the old palette were 28 apart). The screenshot goes to
+    $WATTWISE_CARD_SCREENSHOTS/card_<name>.png when that is set."""
+    import base64
+    card = demo_card if name == "demo" else _estimate_card(long_text=name == "long_text")
+    page = tmp_path / f"card_{name}.html"
+    page.write_text(render(card, "html"), encoding="utf-8")
+    sid, events = browser.open(page.as_uri())
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": WIDTH, "height": 900, "deviceScaleFactor": 1,
+                                                        "mobile": False}, session=sid)
+    assert browser.eval(sid, "window.innerWidth") == WIDTH   # the page itself: WIDTH less a scrollbar
+    bad = browser.eval(sid, LAYOUT_JS)
+    assert bad == [], "\n".join(bad)
+    plots = browser.eval(sid, PLOTS_JS)
+    assert plots, "no plot found"
+    for p in plots:
+        assert p["bad"] == [], f"{p['title']}: " + "; ".join(p["bad"])
+        cs = p["colours"]
+        close = [(a, b, round(_delta_e(a, b))) for i, a in enumerate(cs) for b in cs[i + 1:] if _delta_e(a, b) < 30]
+        assert close == [], f"{p['title']}: near-identical colours {close}"
+    if SHOTS and name != "long_text":
+        height = browser.eval(sid, "document.documentElement.scrollHeight")
+        shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {
+            "x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}}, session=sid)
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        (Path(SHOTS) / f"card_{name}.png").write_bytes(base64.b64decode(shot["data"]))

@@ -98,11 +98,9 @@ def pue_line(card: Card) -> str | None:
 
 
 def price_short(card: Card) -> list[str]:
-    """The price bases without their sources ('2 USD per GPU-hour (1.2 to 3.5)'): the methods' price entries."""
-    out = [f"{constant_value(c)}" for c in card.methods if c.name.startswith("price")]
-    if out:
-        return out
-    return list(card.price_basis)
+    """The prices without their sources ('2 USD/GPU-hour (1.2 to 3.5)'): the methods' price entries that hold a
+    number (an estimate's price is only a source text: then none)."""
+    return [constant_value(c) for c in card.methods if c.name.startswith("price") and c.value is not None]
 
 
 def inference_line(inf) -> str:

@@ -31,10 +31,10 @@ table.runs{font-size:.82rem}table.runs td,table.runs th{padding:.25rem .35rem}
 .counted{background:#dff3f7;color:#0b4f5c}.lower-bound{background:#fde2e1;color:#8a1c1c}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:.7rem;margin:1rem 0}
 .card{border:1px solid #ddd;border-radius:6px;padding:.6rem .8rem;min-width:0}
-.card .v{font-size:1.3rem;font-weight:700}.card .r{color:#555;font-size:.8rem}
+.card .v{font-size:1.2rem;font-weight:700;white-space:nowrap}.card .r{color:#555;font-size:.8rem}
 .note{color:#444;font-size:.9rem}.warn{color:#8a3b00}figcaption{font-size:.85rem;color:#444}
 .plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:1rem;margin:1rem 0}
-figure{margin:0;min-width:0}svg.ww-plot{display:block;max-width:100%;height:auto;border:1px solid #eee}
+figure{margin:0;min-width:0}svg.ww-plot{display:block;box-sizing:border-box;max-width:100%;height:auto;border:1px solid #eee}
 code{font-size:.85em}small{color:#555}a{color:#1b4f8a}tr:target{background:#fff7d6}
 """
 
@@ -125,14 +125,15 @@ def render(card: Card, *, plots: str = "builtin", **_: object) -> str:
     pue = T.pue_short(card)
     zones = "; ".join(T.zone_line(z, with_source=False) for z in card.zones)
     prices = "; ".join(T.price_short(card))
-    tiles = [("Compute", t["flops"], esc(runs_of(t["flops"])) + (" (a lower bound)" if t["flops"].partial else "")),
+    tiles = [("Compute", t["flops"], ("known for " if t["flops"].partial else "") + esc(runs_of(t["flops"]))),
              ("GPU-hours", t["gpu_hours"], esc(runs_of(t["gpu_hours"]))),
              ("Wall-clock", t["duration_s"], esc(runs_of(t["duration_s"]))),
              ("Energy (facility)", t["energy_kwh"],
               (src.link("PUE", src.anchor("PUE")) + " " + esc(pue)) if pue else ""),
              ("Carbon", t["co2e_kg"], src.link("grid", src.anchor("grid intensity")) + " " + esc(zones) if zones
               else ""),
-             ("Cost", t["cost_usd"], src.link("price", src.anchor("price")) + " " + esc(prices) if prices else "")]
+             ("Cost", t["cost_usd"], src.link("price", src.anchor("price")) + (" " + esc(prices) if prices else "")
+              if card.price_basis else "")]
     h.append('<section class="cards" aria-label="Green AI summary">')
     for label, f, sub in tiles:
         rng = T.span(f)
@@ -173,9 +174,12 @@ def render(card: Card, *, plots: str = "builtin", **_: object) -> str:
         h.append("<li>Grid zone: not recorded</li>")
     h.append(f"<li>PUE: {esc(pue)} ({src.link('source', src.anchor('PUE'))})</li>" if pue
              else "<li>PUE: not recorded</li>")
-    for pb in T.price_short(card) or ["not recorded"]:
-        h.append(f"<li>Price: {esc(pb)}" + (f" ({src.link('source', src.anchor('price'))})</li>"
-                                             if card.price_basis else "</li>"))
+    if card.price_basis:
+        for pb in T.price_short(card) or [""]:
+            h.append(f"<li>Price: {esc(pb) + ' (' if pb else ''}{src.link('source', src.anchor('price'))}"
+                     f"{')' if pb else ''}</li>")
+    else:
+        h.append("<li>Price: not recorded</li>")
     h.append("</ul>")
 
     if card.runs:
@@ -211,7 +215,7 @@ def render(card: Card, *, plots: str = "builtin", **_: object) -> str:
 
     h.append('<h2 id="methods">Methods and sources</h2>')
     h.append(_table(["Constant or method", "Value", "Used for", "Source"],
-                    [[esc(c.name), esc(T.constant_value(c)), esc(c.used_for), _linkify(c.source)]
+                    [[esc(c.name), f'<span class="nw">{esc(T.constant_value(c))}</span>', esc(c.used_for), _linkify(c.source)]
                      for c in card.methods], {1}, row_ids=src.ids))
     if card.warnings:
         h.append("<h2>Warnings</h2><ul>" + "".join(f'<li class="warn">{src.text(w)}</li>' for w in card.warnings)

@@ -50,7 +50,7 @@ def render(card: Card, *, label: str = "wattwise", **_: object) -> str:
     pue = T.pue_short(card)
     note = (f"Hardware: {'; '.join(_cell(h) for h in card.hardware) or 'not recorded'}. "
             f"Grid zone: {where}. PUE: {_cell(pue) if pue else 'not recorded'}. "
-            f"Price: {'; '.join(_cell(p) for p in T.price_short(card)) or 'not recorded'}. "
+            f"Price: {'; '.join(_cell(p) for p in T.price_short(card)) or ('see the constants' if card.price_basis else 'not recorded')}. "
             "Sources: the table of constants and methods. "
             f"{_cell(T.LEGEND)}.")
     rows = [[_cell(LABELS[k]), _cell(T.flagged(f)), _cell(T.span(f) or "--"), _cell(f.basis or "")]

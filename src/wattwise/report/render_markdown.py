@@ -54,10 +54,10 @@ def render(card: Card, **_: object) -> str:
         out.append("- Grid zone: not recorded")
     p = T.pue_short(card)
     out.append(f"- PUE: {esc(p)}" if p else "- PUE: not recorded")
-    for pb in T.price_short(card):
+    for pb in T.price_short(card) or (["see Methods and sources"] if card.price_basis else []):
         out.append(f"- Price: {esc(pb)}")
     if not card.price_basis:
-        out.append("- Price basis: not recorded")
+        out.append("- Price: not recorded")
     out.append("")
 
     if card.runs:
