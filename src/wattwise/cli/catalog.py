@@ -134,13 +134,13 @@ def _emit(title: str, cols: list[Col], rows_src, as_json: bool, to_row, note: st
 @app.command("gpus")
 def gpus(search: SEARCH = None, as_json: JSON = False) -> None:
     """Accelerators: peak dense TFLOP/s per dtype, TDP, memory, release, datasheet."""
-    cols = [Col("id", "id"), Col("model", "text"), Col("FP32", "number"), Col("TF32", "number"),
+    cols = [Col("id", "id"), Col("model", "text"), Col("FP64", "number", 1), Col("FP32", "number"), Col("TF32", "number"),
             Col("BF16", "number"), Col("FP16", "number"), Col("FP8", "number"), Col("INT8 TOPS", "number"),
             Col("TDP W", "number"), Col("GB", "number", 2), Col("released", "id", 4), Col("aliases", "text", 5)]
     _emit("Accelerators: dense peak TFLOP/s (no sparsity); blank = no published peak", cols, catalog.gpus(search),
           as_json, lambda a: (
               a.accelerator_id, a.model,
-              *(_tflops(a.peak_flop_per_s.get(k)) for k in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")),
+              *(_tflops(a.peak_flop_per_s.get(k)) for k in ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")),
               f"{a.tdp_w:g}{'*' if a.tdp_is_estimate else ''}" if a.tdp_w else "",
               f"{a.memory_gb:g}" if a.memory_gb else "", a.release_date, ", ".join(x.replace(" ", NBSP) for x in a.aliases)),
           note="* TDP not published: estimate. A GPU is also found by the name nvidia-smi prints.")
