@@ -60,3 +60,25 @@ def test_missing_matplotlib_is_a_missing_extra(monkeypatch, tmp_path):
     with pytest.raises(MissingExtraError, match="wattwise\\[plot\\]") as e:
         check_plot_path(tmp_path / "fit.png")
     assert isinstance(e.value, WattwiseError)
+
+
+def test_read_only_folders_are_refused_even_when_root_could_write(tmp_path, monkeypatch):
+    """The access check (os.access) made for a user without write access; root passes it, so it is faked here."""
+    import os
+
+    from wattwise.scaling import _paths
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    (ro / "runs.csv").write_text("")
+    real = os.access
+    monkeypatch.setattr(_paths.os, "access", lambda p, mode: False if "ro" in os.fspath(p).split(os.sep)
+                        else real(p, mode))
+    for check in (lambda: _paths.check_folder_creatable("--out", ro),
+                  lambda: _paths.check_folder_creatable("--out", ro / "new"),
+                  lambda: _paths.check_file_writable("--plot", ro / "fit.png"),
+                  lambda: _paths.check_file_writable("--plot", ro / "runs.csv"),
+                  lambda: _paths.check_files_writable("--out", ro, ["runs.csv"])):
+        with pytest.raises(InvalidValueError, match="not writable|read-only"):
+            check()
+    assert _paths.check_folder_creatable("--out", tmp_path / "ok" / "new") == tmp_path / "ok" / "new"

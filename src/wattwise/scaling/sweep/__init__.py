@@ -8,7 +8,8 @@ For each budget C, models of several sizes N (decoder-only transformers of `watt
 D = C / (6N) tokens on CPython's `pydoc_data.topics` text (or your files); each run is one Tracker block in the
 ledger under the sweep id, with its held-out loss, counted FLOPs and measured footprint. Rerunning resumes: finished
 runs are skipped. A resumed sweep keeps the grid zone (region) it was started with, and every path it writes is
-checked before the first run (`runner.preflight`). Runs execute in-process, in worker processes, or as Ray tasks (the `ray` extra).
+checked before the first run (`runner.preflight`). Runs execute in-process, in worker processes, or as Ray tasks
+(the `ray` extra).
 Importing this package loads neither torch nor numpy.
 """
 
