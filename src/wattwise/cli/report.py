@@ -129,13 +129,13 @@ def report_command(
                                                         "a cost field) for the Pareto table.")] = None,
         cost_axis: Annotated[str, typer.Option("--cost-axis", help="Pareto cost: energy, flops, latency, bytes, "
                                                "dollars, params, or a field name.")] = "energy",
-        params: Annotated[Optional[float], typer.Option("--params", help="Parameters N, for an inference "
+        params: Annotated[Optional[str], typer.Option("--params", help="Parameters N (7e9 or 7B), for an inference "
                                                         "projection of measured runs.")] = None,
-        inf_tokens: Annotated[Optional[float], typer.Option("--inference-tokens", help="Tokens served over the "
+        inf_tokens: Annotated[Optional[str], typer.Option("--inference-tokens", help="Tokens served over the "
                                                             "model's life.")] = None,
-        inf_per_day: Annotated[Optional[float], typer.Option("--inference-tokens-per-day", help="Tokens served "
+        inf_per_day: Annotated[Optional[str], typer.Option("--inference-tokens-per-day", help="Tokens served "
                                                              "per day (with --inference-days).")] = None,
-        inf_days: Annotated[Optional[float], typer.Option("--inference-days", help="Days of serving.")] = None,
+        inf_days: Annotated[Optional[str], typer.Option("--inference-days", help="Days of serving.")] = None,
         title: Annotated[Optional[str], typer.Option("--title", help="Title of the card.")] = None,
         training_type: Annotated[str, typer.Option("--training-type", help="Model card: pre-training or "
                                                    "fine-tuning.")] = "pre-training",
@@ -163,6 +163,14 @@ def report_command(
         if not isinstance(var, list) or not all(isinstance(v, dict) for v in var):
             raise InvalidValueError(f"--variants {variants!r} must hold a JSON list of objects such as "
                                     '{"name": "int8", "accuracy": 0.91, "energy_kwh": 0.2}')
+    from ..display import parse_quantity, plain
+    params, inf_tokens, inf_per_day, inf_days = (
+        parse_quantity(n, v) for n, v in (("params", params), ("inference-tokens", inf_tokens),
+                                          ("inference-tokens-per-day", inf_per_day), ("inference-days", inf_days)))
+    for n, v in (("params", params), ("inference-tokens", inf_tokens), ("inference-tokens-per-day", inf_per_day),
+                 ("inference-days", inf_days)):
+        if v is not None and v <= 0:
+            raise InvalidValueError(f"--{n} must be a number above 0, got {plain(v)}")
     inference = None
     if any(x is not None for x in (params, inf_tokens, inf_per_day, inf_days)):
         inference = {"params": params, "tokens": inf_tokens, "tokens_per_day": inf_per_day, "days": inf_days}

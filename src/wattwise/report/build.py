@@ -33,7 +33,7 @@ def build_card(run_ids: Sequence[str] | None = None, *, project: str | None = No
     from ..ledger import Ledger, LedgerError, default_path
     own = not isinstance(ledger, Ledger)
     if own:
-        path = default_path() if ledger is None else os.fspath(ledger)
+        path = os.fspath(default_path() if ledger is None else ledger)
         check_ledger_path(path)
         led = Ledger(path)
     else:
@@ -65,6 +65,7 @@ def check_ledger_path(path: str) -> None:
     """Refuse, before opening anything, a ledger path that does not exist, is a folder or is an empty file:
     `report` only reads the ledger, it never creates one."""
     from ..ledger import LedgerError
+    path = os.fspath(path)
     if not path.strip():
         raise LedgerError("the ledger path is empty; pass --ledger PATH to a ledger file")
     if os.path.isdir(path):

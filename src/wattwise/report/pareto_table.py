@@ -51,7 +51,14 @@ def pareto_table(variants: Sequence[Any], cost_axis: str, accuracy: str, higher_
 
     used = next((f for f in fields if all(get(it, f) is not None for it in items)), None)
     if used is None:
-        used = next((f for f in fields if any(get(it, f) is not None for it in items)), fields[0])
+        used = next((f for f in fields if any(get(it, f) is not None for it in items)), None)
+    if used is None:
+        from ..errors import InvalidValueError
+        have = sorted({k for it in items if isinstance(it, Mapping) for k, v in it.items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool) and k != accuracy})
+        raise InvalidValueError(f"no variant has a cost for --cost-axis {cost_axis!r} (fields {', '.join(fields)}); "
+                                f"accepted: {', '.join(pareto.COST_AXES)}, or a numeric field the variants have"
+                                + (f" ({', '.join(have)})" if have else ""))
     doms = pareto.dominators(items, cost=used, accuracy=accuracy, higher_is_better=higher_is_better)
     names = [str(get(it, "name")) if get(it, "name") is not None else f"#{i}" for i, it in enumerate(items)]
     rows = [{"name": names[i], "accuracy": float(get(it, accuracy)), "cost": float(get(it, used)),
