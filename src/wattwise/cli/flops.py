@@ -109,9 +109,11 @@ def _first_layer(module):
 
 def _from_factory(spec: str, batch: Optional[int], seq: Optional[int], input_shape: Optional[str]):
     """(model, args, description of the inputs) from a user factory returning a module or (module, args)."""
-    import torch
-
     made, took_batch, took_seq = _call_factory(spec, _load_factory(spec), batch, seq)
+    if "torch" not in sys.modules:  # nothing the factory made can be a torch module
+        raise InvalidValueError(f"--model {spec!r} must return a torch.nn.Module or (module, example_args), "
+                                f"got {type(made).__name__}")
+    import torch
     if isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], torch.nn.Module):
         model, args = made
         args = args if isinstance(args, tuple) else (args,)
@@ -155,10 +157,8 @@ def _from_factory(spec: str, batch: Optional[int], seq: Optional[int], input_sha
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:
-    try:
-        dims = tuple(int(t) for t in text.replace("x", ",").split(",") if t.strip())
-    except ValueError:
-        dims = ()
+    parts = [t.strip() for t in text.replace("x", ",").split(",")]
+    dims = tuple(int(t) for t in parts) if parts and all(t.isdigit() for t in parts) else ()
     if not dims or any(d < 1 for d in dims):
         raise InvalidValueError(f"--input-shape must be positive integers separated by commas, per sample (e.g. "
                                 f"3,224,224 or 128), got {text!r}")
@@ -331,7 +331,10 @@ def flops(
         _count_hf_cli(hf_config, hf, b, seq, train, decode, context, as_json, depth)
         return
 
-    _need_torch()
+    if ":" not in model or model.startswith(":") or model.endswith(":"):
+        raise InvalidValueError(f"--model must be 'module:callable' (e.g. mypkg.models:make_model), got {model!r}")
+    if input_shape is not None:
+        _parse_shape(input_shape)
     m, args, desc = _from_factory(model, batch, seq, input_shape)
     r = _count_user_model(model, m, args, train, desc)
     _emit(r, None, f"{model}: {'training step' if train else 'forward'} on {r.device}, {desc}", depth, as_json,
@@ -367,7 +370,6 @@ def _count_hf_cli(hf_config, hf, batch, seq, train, decode, context, as_json, de
     else:
         cfg = load_config(hf_config)
         label = str(hf_config)
-    _need_torch()
     _quiet_libraries()
     from ..flops.hf_count import FALLBACK, count_hf
     r = count_hf(cfg, batch=batch, seq=seq, train=train, decode=decode, context=context)

@@ -101,7 +101,11 @@ def _hf_config(transformers, cfg: dict):
         raise UnknownNameError("transformers model_type", mt, closest(mt, list(CONFIG_MAPPING.keys())),
                                accepted=["a model_type of transformers " + transformers.__version__])
     rest = {k: v for k, v in cfg.items() if k != "model_type"}
-    return transformers.AutoConfig.for_model(mt, **rest)
+    try:
+        return transformers.AutoConfig.for_model(mt, **rest)
+    except Exception as e:  # noqa: BLE001 - a value transformers refuses is the config's mistake
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise InvalidValueError(f"transformers rejects this {mt!r} config.json: {first}") from None
 
 
 def _is_vision(config) -> bool:
@@ -159,6 +163,30 @@ def _max_positions(cfg: dict) -> int | None:
     return None
 
 
+def _precheck(cfg: dict, seq, decode, context) -> int:
+    """The checks that need only the config dict; returns the text sequence length to feed."""
+    mt = cfg.get("model_type")
+    if not isinstance(mt, str) or not mt:
+        raise MissingInputError("config.json has no \"model_type\" (e.g. \"llama\", \"gpt2\", \"t5\", \"vit\"); add "
+                                "it so transformers knows which model to build")
+    vision = "image_size" in cfg and "vocab_size" not in cfg
+    if vision and (seq is not None or decode):
+        raise InvalidValueError(f"{'seq=' + str(seq) if seq is not None else 'decode'} does not apply to the vision "
+                                f"model {mt!r}: it takes images of {cfg.get('image_size')} px (image_size in "
+                                "config.json)")
+    if decode and cfg.get("is_encoder_decoder"):
+        raise InvalidValueError(f"decode is counted for decoder-only models; {mt!r} is an encoder-decoder (count "
+                                "its forward with --seq instead)")
+    s = seq if seq is not None else (context if decode and context else _default_seq(cfg))
+    limit = _max_positions(cfg)
+    need = (context if context is not None else s) + 1 if decode else s
+    if limit is not None and need > limit:
+        raise InvalidValueError(f"{'context + 1' if decode else 'seq'}={need} exceeds the {limit} learned "
+                                f"positions of {mt!r} (max_position_embeddings); use at most "
+                                f"{limit - 1 if decode else limit}")
+    return s
+
+
 def _output(out):
     for name in ("logits", "last_hidden_state"):
         t = getattr(out, name, None)
@@ -200,6 +228,7 @@ def count_hf(config_or_path, *, batch: int = 1, seq: int | None = None, train: b
         raise InvalidValueError("decode=True counts inference (one decode step); it cannot be combined with "
                                 "train=True")
     cfg = _config_dict(config_or_path)
+    s = _precheck(cfg, seq, decode, context)  # plain-Python checks first: a mistake costs no torch import
     try:
         import torch  # noqa: F401
         import transformers
@@ -207,28 +236,16 @@ def count_hf(config_or_path, *, batch: int = 1, seq: int | None = None, train: b
         return _fallback(cfg, f"the optional package {e.name or 'transformers'!r} is not installed (pip install "
                               "transformers)", batch, seq, train, decode, context, fallback)
     config = _hf_config(transformers, cfg)
-    try:
-        cls = _model_class(transformers, config, architecture)
-    except WattwiseError:
-        raise
+    cls = _model_class(transformers, config, architecture)
     vision = _is_vision(config)
-    if vision and seq is not None:
-        raise InvalidValueError(f"seq={seq} does not apply to the vision model {config.model_type!r}: it takes "
-                                f"images of {getattr(config, 'image_size', '?')} px (image_size in config.json)")
-    if vision and decode:
-        raise InvalidValueError(f"decode applies to text decoders, not to the vision model {config.model_type!r}")
+    if vision and (seq is not None or decode):
+        raise InvalidValueError(f"{'seq=' + str(seq) if seq is not None else 'decode'} does not apply to the vision "
+                                f"model {config.model_type!r}: it takes images of "
+                                f"{getattr(config, 'image_size', '?')} px (image_size in config.json)")
     if decode and getattr(config, "is_encoder_decoder", False):
         raise InvalidValueError(f"decode is counted for decoder-only models; {config.model_type!r} is an "
                                 "encoder-decoder (count its forward with --seq instead)")
-    if not vision:
-        s = seq if seq is not None else (context if decode and context else _default_seq(cfg))
-        limit = _max_positions(cfg)
-        need = (context if context is not None else s) + 1 if decode else s
-        if limit is not None and need > limit:
-            raise InvalidValueError(f"{'context + 1' if decode else 'seq'}={need} exceeds the {limit} learned "
-                                    f"positions of {config.model_type!r} (max_position_embeddings); use at most "
-                                    f"{limit - 1 if decode else limit}")
-    else:
+    if vision:
         s = None
     try:
         model = _build(cls, config)
