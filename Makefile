@@ -9,7 +9,7 @@ STAMP   = $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet -c constraints.txt -e '.[dev,torch,nvidia,plot,compress,demo,ray,hf]'
+	$(PIP) install --quiet -c constraints.txt -e '.[dev,torch,nvidia,plot,compress,demo,ray,hf,integrations]'
 	touch $(STAMP)
 
 demo: $(STAMP)

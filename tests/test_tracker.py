@@ -59,7 +59,7 @@ def test_context_manager_records_a_measured_run(tmp_path):
 
 def test_region_and_pue_from_arguments_env_and_config(tmp_path, monkeypatch):
     t = Tracker(region="France", pue=1.1, ledger=False)
-    assert t.location["region"] == "FRA" and t.location["pue"].exact and t.location["pue"].central == 1.1
+    assert t.location["region"] == "FR" and t.location["pue"].exact and t.location["pue"].central == 1.1
     monkeypatch.setenv("WATTWISE_REGION", "US-WV")
     monkeypatch.setenv("WATTWISE_PUE", "gcp")
     t = Tracker(ledger=False)

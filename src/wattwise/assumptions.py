@@ -27,7 +27,7 @@ DEFAULT_HARDWARE_LIFETIME_YEARS = 4.0  # straight-line amortisation; a common se
 
 def zone_name(zone) -> str:
     """How a zone is named in records: cloud regions with their provider ('aws:us-east-1')."""
-    return f"{zone.provider}:{zone.zone_id}" if zone.kind == "cloud-region" else zone.zone_id
+    return zone.key
 
 
 # --- grid intensity -------------------------------------------------------------------------------------------
@@ -104,6 +104,17 @@ def pue(value: float | str | None = None, *, provider: str | None = None, zone=N
 
 
 # --- accelerator ----------------------------------------------------------------------------------------------
+
+def default_dtype(acc, dtype: str | None) -> str:
+    """`dtype` when given; else bf16 where the accelerator has a published bf16 peak, else its fp16, fp32 or
+    first published dtype (V100 and T4 have no bf16; an A10G's catalog row may list fp32 only)."""
+    if dtype is not None:
+        return dtype
+    have = tuple(getattr(acc, "dtypes", ()) or ()) if acc is not None else ()
+    if not have or defaults.DEFAULT_DTYPE in have:
+        return defaults.DEFAULT_DTYPE
+    return next((d for d in ("fp16", "fp32") if d in have), have[0])
+
 
 def peak_flop_per_s(acc, dtype: str) -> Quantity:
     """Dense peak FLOP/s of one accelerator at `dtype`, from the catalog (datasheet)."""

@@ -52,7 +52,7 @@ def _agree(name_a: str, a: float, name_b: str, b: float) -> None:
 
 def estimate(*, params: float | None = None, tokens: float | None = None, flops: float | None = None,
              active_params: float | None = None, arch: str | None = None, seq: int | None = None,
-             gpu: str | None = None, gpus: int = 1, dtype: str = defaults.DEFAULT_DTYPE, mfu: float | None = None,
+             gpu: str | None = None, gpus: int = 1, dtype: str | None = None, mfu: float | None = None,
              flop_per_s: float | None = None, gpu_hours: float | None = None, duration_s: float | None = None,
              power_w: float | None = None, energy_kwh: float | Range | None = None, region: str | None = None,
              intensity_g_per_kwh: float | None = None, pue: float | str | None = None, provider: str | None = None,
@@ -77,7 +77,10 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     if isinstance(energy_kwh, Range):
         inputs["energy_kwh"] = energy_kwh.to_dict()
     if gpu is not None:
+        dtype = assumptions.default_dtype(catalog.gpu(gpu), dtype)
         inputs["dtype"] = dtype
+    else:
+        dtype = dtype or defaults.DEFAULT_DTYPE
     params = _opt("params", params)
     active_params = _opt("active_params", active_params)
     tokens = _opt("tokens", tokens)
@@ -146,7 +149,7 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     training.inputs = inputs
     acc = catalog.gpu(gpu) if gpu else None
     training.hardware = f"{gpus} x {acc.model}" if acc else None
-    training.zone = catalog.zone(region).zone_id if region else None
+    training.zone = assumptions.zone_name(catalog.zone(region)) if region else None
     if hw.throughput is not None and (hw.throughput_given or hw.throughput.exact):
         training.flop_per_s = float(hw.throughput)
         if acc is not None:

@@ -35,7 +35,7 @@ def where(*, zones: list[str] | None = None, kind: str | None = None, **job) -> 
         raise InvalidValueError("no zones to compare")
     rows = []
     for z in dict.fromkeys(chosen):  # keep order, drop repeats
-        fp = estimate(region=z.zone_id if z.kind != "cloud-region" else f"{z.provider}:{z.zone_id}", **job)
+        fp = estimate(region=z.key, **job)
         if fp.co2e_kg is None:
             raise MissingInputError(f"cannot compare zones: CO2e is not computable ({fp.missing.get('co2e_kg')}); "
                                     f"energy: {fp.missing.get('energy_kwh', 'ok')}")

@@ -26,7 +26,8 @@ SEQ = Annotated[Optional[int], typer.Option("--seq", help="Context length for --
 FLOPS = Annotated[Num, typer.Option("--flops", help="Training FLOPs, if known (else 6ND).")]
 GPU = Annotated[Optional[str], typer.Option("--gpu", help="Accelerator, e.g. A100-80GB, H100-SXM, TPUv5p.")]
 GPUS = Annotated[int, typer.Option("--gpus", help="Number of accelerators (for wall-clock).")]
-DTYPE = Annotated[str, typer.Option("--dtype", help="Precision for the peak: fp32, tf32, bf16, fp16, fp8, int8.")]
+DTYPE = Annotated[Optional[str], typer.Option("--dtype", help="Precision for the peak: bf16, fp16, fp8, tf32, fp32, int8 "
+                                              "(default: bf16, else the GPU's fp16 or fp32).")]
 MFU = Annotated[Num, typer.Option("--mfu", help="Model FLOPs utilisation, 0-1 (default: published range).")]
 FLOP_PER_S = Annotated[Num, typer.Option("--flop-per-s", help="Achieved FLOP/s per GPU (instead of --mfu).")]
 GPU_HOURS = Annotated[Num, typer.Option("--gpu-hours", help="GPU-hours, if known.")]
@@ -62,7 +63,7 @@ def _job(params, active_params, arch, seq, tokens, flops, gpu, gpus, dtype, mfu,
 
 
 def estimate_command(params: PARAMS = None, active_params: ACTIVE = None, arch: ARCH = None, seq: SEQ = None, tokens: TOKENS = None, flops: FLOPS = None,
-                     gpu: GPU = None, gpus: GPUS = 1, dtype: DTYPE = "bf16", mfu: MFU = None,
+                     gpu: GPU = None, gpus: GPUS = 1, dtype: DTYPE = None, mfu: MFU = None,
                      flop_per_s: FLOP_PER_S = None, gpu_hours: GPU_HOURS = None, duration_s: DURATION = None,
                      power_w: POWER = None, energy_kwh: ENERGY = None,
                      region: Annotated[Optional[str], typer.Option("--region", help="Grid zone or cloud region: "
@@ -122,7 +123,7 @@ def print_footprint(fp: Footprint, title: str) -> None:
 
 
 def where_command(params: PARAMS = None, active_params: ACTIVE = None, arch: ARCH = None, seq: SEQ = None, tokens: TOKENS = None, flops: FLOPS = None,
-                  gpu: GPU = None, gpus: GPUS = 1, dtype: DTYPE = "bf16", mfu: MFU = None,
+                  gpu: GPU = None, gpus: GPUS = 1, dtype: DTYPE = None, mfu: MFU = None,
                   flop_per_s: FLOP_PER_S = None, gpu_hours: GPU_HOURS = None, duration_s: DURATION = None,
                   power_w: POWER = None, energy_kwh: ENERGY = None, pue: PUE = None, provider: PROVIDER = None,
                   price: PRICE = None, elec: ELEC = None, hw_usd: HW_USD = None, hw_years: HW_YEARS = None,

@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI. Every user mistake (a bad option or value, an unknown name, an unreadable or unwritable file)
     ends in one line on stderr and exit 2; an unexpected error in one line and exit 1; never a traceback
     (WATTWISE_DEBUG=1 shows it)."""
+    from rich.markup import escape
     try:
         from typer._click import exceptions as cx  # typer >= 0.20 ships its own click
     except ImportError:  # pragma: no cover - older typer on the system click
@@ -96,25 +97,25 @@ def main(argv: list[str] | None = None) -> None:
             typer.echo(e.format_message(), err=True)
         sys.exit(2)
     except cx.UsageError as e:
-        err.print(f"[red]error:[/red] {_usage_line(e)}", highlight=False, soft_wrap=True, markup=True)
+        err.print(f"[red]error:[/red] {escape(_usage_line(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
         err.print("aborted", highlight=False)
         sys.exit(130)
     except cx.ClickException as e:
-        err.print(f"[red]error:[/red] {e.format_message()}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(e.format_message())}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except WattwiseError as e:
         if os.environ.get("WATTWISE_DEBUG"):
             raise
         from ._flags import flagify
-        err.print(f"[red]error:[/red] {flagify(str(e))}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(flagify(str(e)))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback
         if os.environ.get("WATTWISE_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/red] {type(e).__name__}: {e} (set WATTWISE_DEBUG=1 for a traceback; "
-                  "please report it)", highlight=False, soft_wrap=True)
+        err.print(f"[red]internal error:[/red] {escape(f'{type(e).__name__}: {e}')} (set WATTWISE_DEBUG=1 for a "
+                  "traceback; please report it)", highlight=False, soft_wrap=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
