@@ -123,7 +123,7 @@ CASES = [
     ("fit-plot-is-a-folder", [*FIT, "good.csv", "--plot", "adir"], ["--plot", "adir", ".png"]),
     ("fit-plot-bad-suffix", [*FIT, "good.csv", "--plot", "fit.txt"], ["--plot", ".txt", ".png", ".svg"]),
     ("fit-plot-read-only-folder", [*FIT, "good.csv", "--plot", "ro/fit.png"], ["--plot", "ro", "not writable"]),
-    ("fit-plot-no-matplotlib", [*FIT, "good.csv", "--plot", "fit.png"], ["matplotlib", "pip install"]),
+    ("fit-plot-no-matplotlib", [*FIT, "good.csv", "--plot", "fit.png"], ["matplotlib", "wattwise[plot]"]),
     # scaling plan
     ("plan-no-budget", [*PLAN], ["--budget", "required"]),
     ("plan-budget-zero", [*PLAN, "--budget", "0"], ["--budget", "> 0"]),
