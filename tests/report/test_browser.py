@@ -300,9 +300,11 @@ def _estimate_card(long_text: bool = False):
     from wattwise.report import card_from_estimate
     from .ledger_fixture import GENERATOR
     fp = wattwise.estimate(params=7e9, tokens=1.4e12, gpu="H100", region="us-west1", inference_tokens=1e12)
-    if long_text:   # a source with an unbreakable 300-character URL and a title without spaces
+    if long_text:   # a source with an unbreakable 300-character URL, a title without spaces, crowded variants
         fp.sources["pue"] = "measured by the site <https://example.org/" + "x" * 300 + "> (2026)"
-        return card_from_estimate(fp, generator=GENERATOR, title="Efficiency" + "_card" * 60)
+        variants = [{"name": f"variant-{i}-with-a-long-name", "accuracy": 0.90 + 0.001 * (i % 3),
+                     "energy_kwh": 2.0 + 0.05 * i} for i in range(6)]
+        return card_from_estimate(fp, generator=GENERATOR, title="Efficiency" + "_card" * 60, variants=variants)
     return card_from_estimate(fp, generator=GENERATOR)
 
 

@@ -120,7 +120,7 @@ class _Axes:
         self.xt, self.yt = xt, yt
         self.ml = max(ML, 30 + max(text_width(_tick_label(v)) for v in yt))
         self.legend, rows = _legend_layout(list(legend), self.ml, W - MR)
-        self.h = H + max(0, rows - 1) * LINE_H
+        self.h = H + max(0, rows - 1) * LINE_H + (4 if rows > 1 else 0)
         self.y0, self.y1 = H - MB, MT   # bottom and top of the plot area (the legend is below H - MB)
 
     def sx(self, v: float) -> float:
@@ -228,20 +228,36 @@ def bar_chart(bars: Sequence[tuple[str, float, str]], title: str, xlabel: str, f
     return "\n".join(out)
 
 
+def _box_distance(box, x: float, y: float) -> float:
+    """Distance from point (x, y) to the box (0 inside)."""
+    return math.hypot(max(box[0] - x, 0.0, x - box[2]), max(box[1] - y, 0.0, y - box[3]))
+
+
 def place_labels(points: Sequence[tuple[float, float, str]], bounds: tuple[float, float, float, float],
-                 radius: float = 5.0, size: float = 11) -> list[tuple[float, float, str]]:
+                 radius: float = 5.0, size: float = 11,
+                 lines: Sequence[Sequence[tuple[float, float]]] = ()) -> list[tuple[float, float, str]]:
     """Positions (x, y baseline, text-anchor) for a label beside each point (x, y, text), chosen among eight
     places around it so that no label overlaps another label or any point and each stays within `bounds`
-    (x0, y0, x1, y1); when none is free, the place with the least overlap."""
+    (x0, y0, x1, y1), avoiding also the polylines in `lines` when it can; when none is free, the place with the
+    least overlap."""
     h = size + 2
     dots = [(x - radius, y - radius, x + radius, y + radius) for x, y, _ in points]
+    trace = []   # the polylines as small boxes every 4 px: crossing one costs less than covering a label or a point
+    for line in lines:
+        for (ax, ay), (bx, by) in zip(line, line[1:]):
+            n = max(1, int(math.hypot(bx - ax, by - ay) / 4))
+            trace += [(ax + (bx - ax) * i / n - 1, ay + (by - ay) * i / n - 1, ax + (bx - ax) * i / n + 1,
+                       ay + (by - ay) * i / n + 1) for i in range(n + 1)]
     placed: list[tuple[float, float, float, float]] = []
     out = []
     for x, y, text in points:
         w = text_width(text, size)
-        cands = [(x + 8, y - 6, "start"), (x + 8, y + h + 2, "start"), (x - 8, y - 6, "end"),
-                 (x - 8, y + h + 2, "end"), (x, y - 10, "middle"), (x, y + h + 6, "middle"),
-                 (x + 10, y + 4, "start"), (x - 10, y + 4, "end")]
+        near = [(x + 8, y - 6, "start"), (x + 8, y + h + 2, "start"), (x - 8, y - 6, "end"),
+                (x - 8, y + h + 2, "end"), (x, y - 10, "middle"), (x, y + h + 6, "middle"),
+                (x + 10, y + 4, "start"), (x - 10, y + 4, "end")]
+        # then farther up and down, for crowded points
+        cands = near + [(cx, cy + sign * k * h, a) for k in (1, 2, 3) for sign in (-1, 1)
+                        for cx, cy, a in near[:4]]
         best, best_cost = None, None
         for cx, cy, anchor in cands:
             left = cx if anchor == "start" else cx - w if anchor == "end" else cx - w / 2
@@ -249,7 +265,12 @@ def place_labels(points: Sequence[tuple[float, float, str]], bounds: tuple[float
             out_of = max(0.0, bounds[0] - box[0]) + max(0.0, box[2] - bounds[2]) + \
                 max(0.0, bounds[1] - box[1]) + max(0.0, box[3] - bounds[3])
             hits = sum(1 for b in placed + dots if _boxes_overlap(box, b))
-            cost = hits * 1000 + out_of * 10
+            crossed = sum(1 for b in trace if _boxes_overlap(box, b, 0.0))
+            # a label about as near another point as its own would seem to name that point
+            own = _box_distance(box, x, y)
+            misleading = any(_box_distance(box, ox, oy) < 2 * own + 10 for ox, oy, _ in points
+                             if (ox, oy) != (x, y))
+            cost = hits * 1000 + (2000 + out_of * 10 if out_of > 0 else 0) + misleading * 500 + crossed
             if best_cost is None or cost < best_cost:
                 best, best_cost = (cx, cy, anchor, box), cost
             if cost == 0:
@@ -271,8 +292,9 @@ def scatter_front(rows: Sequence[dict], title: str, xlabel: str, ylabel: str, fa
     ax = _Axes(xt, yt, ["on the Pareto front", "beaten by another variant"])
     out = _frame(title, xlabel, ylabel, ax, f"{title}: {len(rows)} variants")
     front = sorted((r for r in rows if r["on_front"]), key=lambda r: (r["cost"], -r["accuracy"]))
+    front_xy = [(ax.sx(r["cost"] * factor), ax.sy(r["accuracy"])) for r in front]
     if len(front) > 1:
-        p = " ".join(f"{ax.sx(r['cost'] * factor):.2f},{ax.sy(r['accuracy']):.2f}" for r in front)
+        p = " ".join(f"{x:.2f},{y:.2f}" for x, y in front_xy)
         out.append(f'<polyline class="ww-front" fill="none" stroke="{PALETTE[1]}" stroke-width="2" '
                    f'stroke-dasharray="6 3" points="{p}"/>')
     pts = []
@@ -282,7 +304,8 @@ def scatter_front(rows: Sequence[dict], title: str, xlabel: str, ylabel: str, fa
         out.append(f'<circle class="ww-point" cx="{x:.2f}" cy="{y:.2f}" r="5" fill="{col}">'
                    f"<title>{_e(r['name'])}</title></circle>")
         pts.append((x, y, r["name"] if len(r["name"]) <= 28 else r["name"][:27] + "…"))
-    for (cx, cy, anchor), (_, _, name) in zip(place_labels(pts, (ax.ml + 2, MT, W - 2, ax.y0 - 2)), pts):
+    for (cx, cy, anchor), (_, _, name) in zip(place_labels(pts, (ax.ml + 2, MT, W - 2, ax.y0 - 2),
+                                                          lines=[front_xy] if len(front) > 1 else []), pts):
         out.append(f'<text class="ww-label" x="{cx:.2f}" y="{cy:.2f}" text-anchor="{anchor}" font-size="11">'
                    f"{_e(name)}</text>")
     out += _legend(ax, [PALETTE[1], "#888888"])
