@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import display as fmt
+
 PROJECT = "wattwise-demo"
 SEED = 0
 
@@ -73,7 +75,6 @@ def _estimates(console) -> None:
     from rich.table import Table
 
     from . import scaling
-    from . import display as fmt
     from .estimator import estimate
     from .siting import where
 
@@ -90,12 +91,12 @@ def _estimates(console) -> None:
     budget = 1e24
     opt = scaling.plan(budget)
     off = scaling.check(4 * opt.params, opt.tokens / 4)
-    t = Table(title=f"A budget of {budget:.0e} FLOPs (Chinchilla law, {opt.law} constants)", title_justify="left")
+    t = Table(title=f"A budget of {fmt.flops(budget)} (Chinchilla law, {opt.law} constants)", title_justify="left")
     for col in ("Allocation", "Parameters", "Tokens", "Tokens/param", "Loss", "Compute wasted"):
         t.add_column(col, justify="left" if col == "Allocation" else "right")
-    t.add_row("compute-optimal", f"{opt.params / 1e9:,.1f}B", f"{opt.tokens / 1e12:,.2f}T",
+    t.add_row("compute-optimal", fmt.count(opt.params), fmt.count(opt.tokens),
               f"{opt.tokens / opt.params:.1f}", f"{opt.loss:.3f}", "0%")
-    t.add_row("4x larger model, 1/4 of the tokens", f"{4 * opt.params / 1e9:,.1f}B", f"{opt.tokens / 4e12:,.2f}T",
+    t.add_row("4x larger model, 1/4 of the tokens", fmt.count(4 * opt.params), fmt.count(opt.tokens / 4),
               f"{opt.tokens / opt.params / 16:.2f}", f"{off['loss']:.3f}", f"{off['wasted_fraction']:.0%}")
     console.print(t)
     console.print(f"The larger model reaches a worse loss with the same compute: an optimal allocation would reach "
@@ -183,7 +184,6 @@ def _train_teacher(data: _Data, ledger_path: Path, *, quick: bool, region: str |
     from rich.progress import Progress
     from rich.table import Table
 
-    from . import display as fmt
     from .flops import count_flops
     from .tracker import Tracker
 
@@ -226,13 +226,13 @@ def _train_teacher(data: _Data, ledger_path: Path, *, quick: bool, region: str |
     if duration:
         achieved = flops / duration
         t.add_row("Wall-clock", fmt.duration(duration), "measured")
-        t.add_row("Achieved FLOP/s", f"{achieved:.3g}", "counted FLOPs / wall-clock")
-        t.add_row("FLOP utilisation", f"{achieved / peak:.1%}", f"of this CPU's fp32 matmul rate ({peak:.3g} FLOP/s, "
+        t.add_row("Achieved FLOP/s", fmt.flop_rate(achieved), "counted FLOPs / wall-clock")
+        t.add_row("FLOP utilisation", f"{achieved / peak:.1%}", f"of this CPU's fp32 matmul rate ({fmt.flop_rate(peak)}, "
                   "measured now): tiny layers leave most of it idle")
     if fp is not None:
         if fp.energy_kwh is not None:
             t.add_row("Energy (facility)", f"{fmt.energy(fp.energy_kwh)}",
-                      f"{fmt.energy(fp.low.energy_kwh)} - {fmt.energy(fp.high.energy_kwh)}; CPU estimated (no RAPL "
+                      f"{fmt.energy(fp.low.energy_kwh)} to {fmt.energy(fp.high.energy_kwh)}; CPU estimated (no RAPL "
                       "here)" if fp.low.energy_kwh != fp.high.energy_kwh else "measured")
         if fp.co2e_kg is not None:
             t.add_row("Carbon", fmt.co2e(fp.co2e_kg), f"zone {fp.zone or 'unknown: world average'}")
@@ -285,14 +285,14 @@ def _variants(teacher, data: _Data, ledger_path: Path, *, quick: bool, region: s
     base = ms[0]
     t = Table(title=f"Variants (* = Pareto frontier, accuracy vs {axis}; latency per batch of {len(batch)})",
               title_justify="left")
-    for col in ("", "Variant", "Acc.", "Size", "kFLOP/x", "Latency", "J/1k inf.", "Beaten by"):
+    for col in ("", "Variant", "Acc.", "Size", "FLOPs/x", "Latency", "Energy/1k", "Beaten by"):
         t.add_column(col, justify="left" if col in ("", "Variant", "Beaten by") else "right")
     for m, beaters in zip(ms, beaten_by):
         beaten = ", ".join(ms[j].name for j in beaters)
-        t.add_row("*" if m.name in front_names else "", m.name, f"{m.accuracy:.1%}", f"{m.size_bytes / 1024:,.0f}K",
-                  f"{m.flops_per_sample / 1e3:,.0f}" if m.flops_per_sample else "n/a",
-                  f"{m.latency_s * 1e3:.2f}ms" if m.latency_s else "n/a",
-                  f"{m.energy_per_1000_kwh * 3.6e6:.3g}" if m.energy_per_1000_kwh else "n/a", beaten)
+        t.add_row("*" if m.name in front_names else "", m.name, f"{m.accuracy:.1%}", fmt.size(m.size_bytes),
+                  fmt.si(m.flops_per_sample) if m.flops_per_sample else "n/a",
+                  fmt.duration(m.latency_s) if m.latency_s else "n/a",
+                  fmt.energy(m.energy_per_1000_kwh) if m.energy_per_1000_kwh else "n/a", beaten)
     console.print(t)
     verdict = _verdict(ms, front, base, axis)
     console.print(f"[bold]Verdict:[/bold] {verdict}\n")

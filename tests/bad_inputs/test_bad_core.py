@@ -52,7 +52,7 @@ CASES = [
     (["estimate", "--params", "inf", "--tokens", "1e12"], "inf", None),
     (["estimate", "--params", "7e9", "--tokens", "1e12", "--gpus", "0", "--gpu", "A100"], "gpus", None),
     (["estimate", "--params", "7e9", "--tokens", "1e12", "--gpus", "-3", "--gpu", "A100"], "gpus", None),
-    (["estimate", "--params", "7e9", "--tokens", "1e12", "--gpus", "two"], "--gpus", None),
+    (["estimate", "--params", "7e9", "--tokens", "1e12", "--gpus", "two"], ["--gpus", "two"], None),
     (["estimate", *JOB, "--mfu", "1.5"], "mfu", None),
     (["estimate", *JOB, "--mfu", "0"], "mfu", None),
     (["estimate", *JOB, "--mfu", "-0.4"], "mfu", None),

@@ -85,8 +85,17 @@ def estimate_command(params: PARAMS = None, active_params: ACTIVE = None, arch: 
     print_footprint(fp, title="Estimated footprint")
 
 
+def _zone_label(key: str) -> str:
+    """'DE (Germany, Electricity Maps)': which zone a region resolved to, said in every output."""
+    from .. import catalog
+    try:
+        return catalog.zone(key).label
+    except Exception:  # noqa: BLE001 - a label is a courtesy; the key itself is exact
+        return key
+
+
 def print_footprint(fp: Footprint, title: str) -> None:
-    sub = " · ".join(x for x in (fp.hardware, f"zone {fp.zone}" if fp.zone else None) if x)
+    sub = " · ".join(x for x in (fp.hardware, f"zone {_zone_label(fp.zone)}" if fp.zone else None) if x)
     table = Table(title=f"{title}{' (' + sub + ')' if sub else ''}", title_justify="left")
     table.add_column("Quantity")
     table.add_column("Central", justify="right", style="bold")

@@ -74,11 +74,27 @@ def _mount_subapps() -> None:
 _mount_subapps()
 
 
-def _usage_line(e) -> str:
-    """A Click usage error as one line: what was wrong, and where the help is."""
+def _given(e, argv: list[str]) -> str | None:
+    """The text the user gave for the option a BadParameter is about (Typer's messages do not repeat it)."""
+    opts = list(getattr(getattr(e, "param", None), "opts", None) or [])
+    for i, tok in enumerate(argv):
+        for o in opts:
+            if tok == o and i + 1 < len(argv):
+                return argv[i + 1]
+            if tok.startswith(o + "="):
+                return tok[len(o) + 1:]
+    return None
+
+
+def _usage_line(e, argv: list[str]) -> str:
+    """A Click usage error as one line: what was wrong, the value given, and where the help is."""
     ctx = getattr(e, "ctx", None)
     where = f"{ctx.command_path} --help" if ctx is not None else "wattwise --help"
-    return f"{e.format_message()} (see {where})"
+    msg = e.format_message()
+    given = _given(e, argv)
+    if given is not None and repr(given) not in msg and f"'{given}'" not in msg:
+        msg += f" (got {given!r})"
+    return f"{msg} (see {where})"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
             typer.echo(e.format_message(), err=True)
         sys.exit(2)
     except cx.UsageError as e:
-        err.print(f"[red]error:[/red] {escape(_usage_line(e))}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(_usage_line(e, list(argv if argv is not None else sys.argv[1:])))}",
+                  highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
         err.print("aborted", highlight=False)
