@@ -10,7 +10,9 @@ import io
 
 import matplotlib  # noqa: F401  (ImportError here -> built-in plots)
 
+from . import _text as T
 from .card import LABELS, Card
+from .plots import axis_unit
 
 RC = {"svg.hashsalt": "wattwise", "svg.fonttype": "none", "font.size": 9}
 
@@ -54,15 +56,18 @@ def card_plots(card: Card) -> list[tuple[str, str]]:
                 out.append((caption, _mark(_svg(fig))))
         comps = [(LABELS[c], f.central) for c, f in card.energy_by_component.items() if f.known]
         if comps:
+            k, u = axis_unit(max(v for _, v in comps), "kWh")
             fig, ax = plt.subplots(figsize=(6.4, 2.6))
-            ax.barh([c for c, _ in comps], [v for _, v in comps])
-            ax.set_xlabel("energy (kWh)")
+            ax.barh([c for c, _ in comps], [v * k for _, v in comps])
+            ax.set_xlabel(f"energy ({u})")
             ax.set_title("Energy by component (IT, before PUE)")
             out.append(("IT energy by component.", _mark(_svg(fig))))
         if card.pareto:
             pa = card.pareto
             fig, ax = plt.subplots(figsize=(6.4, 3.0))
             rows = pa["rows"]
+            k, u = axis_unit(max((r["cost"] for r in rows), default=0.0), pa["cost_unit"])
+            rows = [dict(r, cost=r["cost"] * k) for r in rows]
             ax.scatter([r["cost"] for r in rows], [r["accuracy"] for r in rows],
                        c=["tab:red" if r["on_front"] else "tab:gray" for r in rows])
             front = sorted((r for r in rows if r["on_front"]), key=lambda r: r["cost"])
@@ -70,8 +75,9 @@ def card_plots(card: Card) -> list[tuple[str, str]]:
             for r in rows:
                 ax.annotate(_label(r["name"][:28]), (r["cost"], r["accuracy"]), fontsize=7, xytext=(4, 4),
                             textcoords="offset points")
-            ax.set_xlabel(f"{pa['cost_field']} ({pa['cost_unit']})" if pa["cost_unit"] else pa["cost_field"])
-            ax.set_ylabel(pa["accuracy_field"])
+            label = T.cost_field_label(pa)
+            ax.set_xlabel(_label(f"{label} ({u})" if u else label))
+            ax.set_ylabel(_label(T.accuracy_label(pa)))
             ax.set_title("Pareto front: accuracy against cost")
             out.append(("Variants; the dashed line joins the Pareto front. " + pa["rule"] + ".", _mark(_svg(fig))))
     return out
