@@ -119,7 +119,9 @@ def default_dtype(acc, dtype: str | None) -> str:
 def peak_flop_per_s(acc, dtype: str) -> Quantity:
     """Dense peak FLOP/s of one accelerator at `dtype`, from the catalog (datasheet)."""
     peak = acc.peak(dtype)
-    return Quantity(peak, method="estimated", basis=f"{acc.model} peak {dtype} {peak:.4g} FLOP/s ({acc.source})")
+    from . import display
+    return Quantity(peak, method="estimated",
+                    basis=f"{acc.model} peak {dtype} {display.flop_rate(peak)} ({acc.source})")
 
 
 def throughput(acc=None, dtype: str = defaults.DEFAULT_DTYPE, *, mfu: float | None = None,

@@ -145,6 +145,11 @@ def size(n_bytes: float) -> str:
     return f"{n_bytes:.0f} B"
 
 
+def percent(fraction: float) -> str:
+    """A fraction as a percentage to about 3 significant figures: 98.9%, 0.42%, 100%."""
+    return f"{_num(100 * fraction)}%"
+
+
 def plain(x: float, unit: str = "") -> str:
     return f"{_num(x, 4)}{' ' + unit if unit else ''}"
 

@@ -116,7 +116,7 @@ def inference_split(inf) -> str:
     days.' or '' when unknown."""
     if inf.get("inference_fraction") is None:
         return ""
-    s = f"Inference is {_fmt.plain(100 * inf['inference_fraction'])}% of lifetime FLOPs (estimated)."
+    s = f"Inference is {_fmt.percent(inf['inference_fraction'])} of lifetime FLOPs (estimated)."
     if inf.get("crossover_day") is not None:
         s += f" Serving overtakes training (break-even) after {_fmt.duration(inf['crossover_day'] * 86400)}."
     return s

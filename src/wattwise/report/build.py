@@ -35,7 +35,7 @@ def build_card(run_ids: Sequence[str] | None = None, *, project: str | None = No
     if own:
         path = os.fspath(default_path() if ledger is None else ledger)
         check_ledger_path(path)
-        led = Ledger(path)
+        led = Ledger(path, create=False)
     else:
         led = ledger
     try:
