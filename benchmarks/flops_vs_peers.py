@@ -9,6 +9,11 @@ fvcore, ptflops and thop report MACs under the name "flops": their number is tak
 also shows it doubled (and, for ptflops' pytorch backend, which reports per sample, times the batch) so that a
 missing op can be told apart from a convention. Only wattwise and
 FlopCounterMode count a backward pass. A peer that is not installed is skipped with a note.
+
+The zoo also holds small real transformers models built from configs (GPT-2, Llama, Mistral, Qwen2, Mixtral with
+the default grouped_mm experts, Qwen2-MoE, BLOOM, BERT, T5, ViT; `hf-*` entries), with the analytic ground
+truth of tests/flops/test_hf_architectures.py; `--no-hf` leaves them out. calflops reports MACs and FLOPs: its
+MACs are taken (x2 column), like fvcore's.
 """
 
 from __future__ import annotations
@@ -23,8 +28,55 @@ import warnings
 
 import torch
 
+import sys
+from pathlib import Path
+
 from wattwise.flops import count_flops
-from wattwise.flops.zoo import ZOO
+from wattwise.flops.zoo import ZOO, ZooEntry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.flops.test_hf_architectures: configs + truth
+
+
+class _HFWrap(torch.nn.Module):
+    """A transformers model as module(x) -> logits / last hidden state, so that every peer can call it."""
+
+    def __init__(self, model, kind):
+        super().__init__()
+        self.model, self.kind = model, kind
+
+    def forward(self, x):
+        if self.kind == "vit":
+            out = self.model(pixel_values=x)
+        elif self.kind == "t5":
+            out = self.model(input_ids=x, decoder_input_ids=x)
+        elif self.kind == "bert":
+            out = self.model(input_ids=x)
+        else:
+            out = self.model(input_ids=x, use_cache=False)
+        return out.logits if getattr(out, "logits", None) is not None else out.last_hidden_state
+
+
+def hf_zoo() -> dict:
+    try:
+        import transformers
+        from tests.flops import test_hf_architectures as th
+    except Exception as e:  # transformers missing: the classic zoo only
+        print(f"note: hf-* models skipped ({type(e).__name__}: {e})")
+        return {}
+    from wattwise.flops.hf_count import _model_class
+    out = {}
+    for name, c in th.TINY.items():
+        def build(device, name=name, c=c):
+            cfg = transformers.AutoConfig.for_model(c["model_type"],
+                                                    **{k: v for k, v in c.items() if k != "model_type"})
+            torch.manual_seed(0)
+            with torch.device(device):
+                m = _model_class(transformers, cfg, None).from_config(cfg)
+            x = torch.randn(th.B, 3, 32, 32) if name == "vit" else torch.randint(0, c["vocab_size"], (th.B, th.S))
+            return _HFWrap(m, name), (x.to(device),)
+        f, b = th.truth(name, c)
+        out[f"hf-{name}"] = ZooEntry(f"hf-{name}", build, f, b)
+    return out
 
 
 def _call(entry, model, args):
@@ -88,6 +140,14 @@ def thop_count(entry, model, args, train):
     return macs, None
 
 
+def calflops_count(entry, model, args, train):
+    from calflops import calculate_flops
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        _, macs, _ = calculate_flops(model=model, args=list(args), output_as_string=False, print_results=False,
+                                     print_detailed=False)
+    return macs, None
+
+
 PEERS = {
     "wattwise": (None, wattwise_count, False),
     "torch.FlopCounterMode": (None, torch_count, False),
@@ -95,6 +155,7 @@ PEERS = {
     "ptflops[pytorch]": ("ptflops", _ptflops("pytorch"), "per-sample"),
     "ptflops[aten]": ("ptflops", _ptflops("aten"), True),
     "thop": ("thop", thop_count, True),
+    "calflops": ("calflops", calflops_count, True),
 }  # name -> (module to import or None, counter, reports MACs)
 
 
@@ -125,11 +186,16 @@ def main(argv=None) -> None:
     ap.add_argument("--only", default="", help="comma-separated zoo entries")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (default 1: on a shared machine OpenMP waits swamp small models; 0: as is)")
+    ap.add_argument("--no-hf", action="store_true", help="leave out the transformers models (hf-*)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     warnings.filterwarnings("ignore")
-    names = [n for n in ZOO if not a.only or n in a.only.split(",")]
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    zoo = dict(ZOO)
+    if not a.no_hf:
+        zoo.update(hf_zoo())
+    names = [n for n in zoo if not a.only or n in a.only.split(",")]
     peers = {}
     for name, (module, fn, macs) in PEERS.items():
         if _available(module):
@@ -139,7 +205,7 @@ def main(argv=None) -> None:
 
     rows = []
     for zname in names:
-        e = ZOO[zname]
+        e = zoo[zname]
         model, args = e.build("cpu")
         _call(e, model, args)  # warm-up
         for pname, (fn, macs) in peers.items():
@@ -190,8 +256,11 @@ def main(argv=None) -> None:
     Console(width=120).print(t)
     for tool, errs in summary.items():
         print(f"{tool}.worst_abs_forward_error_pct: {max(errs):.1f}")
-        print(f"{tool}.median_time_ratio: "
-              f"{statistics.median(r['t_cnt'] / r['t_fwd'] for r in rows if r['tool'] == tool and not r['err']):.2f}")
+        for label, pick in (("", lambda m: True), ("classic_zoo.", lambda m: not m.startswith("hf-")),
+                            ("hf.", lambda m: m.startswith("hf-"))):
+            ts = [r['t_cnt'] / r['t_fwd'] for r in rows if r['tool'] == tool and not r['err'] and pick(r['model'])]
+            if ts:
+                print(f"{tool}.{label}median_time_ratio: {statistics.median(ts):.2f}")
 
 
 if __name__ == "__main__":
