@@ -33,7 +33,8 @@ def test_counts_use_the_fields_suffixes_and_stay_readable_when_huge():
 
 def test_one_unit_family_per_quantity():
     assert d.energy(1.5e3) == "1.5 MWh" and d.energy(0.0042) == "4.2 Wh" and d.energy(4.18e-5) == "0.0418 Wh"
-    assert d.energy(0) == "0 kWh" and "mWh" not in d.energy(1e-6)
+    assert d.energy(0) == "0 kWh" and "mWh" not in d.energy(1e-6) and d.energy(5.71e-8) == "57.1 µWh"
+    assert d.co2e(5.2e-6) == "5.2 mg CO2e"
     assert d.co2e(2500) == "2.5 t CO2e" and d.co2e(0.5) == "500 g CO2e"
     assert d.duration(3 * 86400) == "3 days" and d.duration(30) == "30 s" and d.duration(0.25) == "250 ms"
     assert d.duration(37310.7 * 86400) == "102 years"   # was "37,310.7 days"

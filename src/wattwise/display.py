@@ -3,7 +3,7 @@ everything is SI (kWh, kg, s, FLOPs, USD); Wh/MWh, g/t, ms/days/years, GPU-hours
 
 One policy for every output:
 - about three significant figures (estimates are not known to more), never e-notation;
-- one unit family per quantity, scaled: Wh, kWh, MWh, GWh; g, kg, t, kt CO2e; ms, s, min, h, days, years;
+- one unit family per quantity, scaled: µWh, Wh, kWh, MWh, GWh (never mWh); mg, g, kg, t, kt CO2e; ms, s, min, h, days, years;
   FLOPs with SI prefixes (58.8 ZFLOPs = 5.88e22); W, kW, MW;
 - counts of parameters or tokens with the field's suffixes (7B, 1.4T);
 - money: $1.23M, $226,000, $226, $12.30, $0.42, and a cost below a cent keeps two significant digits ($0.0042);
@@ -83,15 +83,20 @@ def count(x: float | None) -> str:
 
 
 def energy(kwh: float) -> str:
-    """1.5 MWh, 4.2 kWh, 420 Wh, 0.042 Wh (no mWh: told from MWh only by case)."""
+    """1.5 MWh, 4.2 kWh, 420 Wh, 0.042 Wh, 57.1 µWh (never mWh: told from MWh only by case)."""
     if kwh == 0:
         return "0 kWh"
+    if abs(_round(kwh)) < 1e-6:   # under a thousandth of a Wh: micro-watt-hours, not a run of zeros
+        return f"{_num(kwh * 1e9)} µWh"
     return _scaled(kwh, ((1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh"), (1e-3, "Wh")))
 
 
 def co2e(kg: float) -> str:
+    """2.5 t CO2e, 12 kg CO2e, 500 g CO2e, 0.042 g CO2e, 5.2 mg CO2e (below 0.01 g)."""
     if kg == 0:
         return "0 kg CO2e"
+    if abs(_round(kg)) < 1e-5:   # under a hundredth of a gram: milligrams
+        return f"{_num(kg * 1e6)} mg CO2e"
     return _scaled(kg, ((1e6, "kt CO2e"), (1e3, "t CO2e"), (1.0, "kg CO2e"), (1e-3, "g CO2e")))
 
 
