@@ -82,6 +82,16 @@ def run_inputs(ctx: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def token_rates(parts: list[dict], duration: float | None, energy: Quantity | None) -> dict[str, Any]:
+    """tokens (reported through step(tokens=...), summed over the parts), tokens_per_s (over the measured
+    wall-clock) and j_per_token (facility energy per token, central value): {} when no tokens were reported."""
+    tokens = sum(float((p.get("info") or {}).get("tokens") or 0.0) for p in parts)
+    if not tokens:
+        return {}
+    return {"tokens": tokens, "tokens_per_s": tokens / duration if duration else None,
+            "j_per_token": float(energy) * J_PER_KWH / tokens if energy is not None else None}
+
+
 def footprint_from_parts(parts: list[dict], context: Mapping[str, Any], run_id: str | None = None,
                          status: str | None = None) -> Footprint:
     """Footprint of the parts of one run (see the module docstring). `context` is the run context's dict
@@ -162,6 +172,7 @@ def footprint_from_parts(parts: list[dict], context: Mapping[str, Any], run_id: 
                    "error": (p.get("info") or {}).get("error"), "exit_code": (p.get("info") or {}).get("exit_code")}
                   for p in parts],
     }
+    extra.update(token_rates(parts, duration, energy))
     return Footprint(flops=flops, gpu_hours=gpu_hours, duration_s=duration, energy_kwh=energy, co2e_kg=co2e,
                      cost_usd=cost, it_energy_kwh=it, energy_by_component_kwh=comps, pue=pue,
                      intensity_g_per_kwh=inten, mfu=mfu, flop_per_s=flop_per_s, method="measured",

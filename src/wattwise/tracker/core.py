@@ -123,14 +123,17 @@ class Tracker(WindowsMixin):
                 self._stopping = False
         return self.footprint
 
-    def step(self, flops: float | None = None, n: int = 1) -> None:
-        """Count `n` steps and their FLOPs (default flops_per_step x n) for achieved FLOP/s and MFU.
-        Thread-safe; never raises."""
+    def step(self, flops: float | None = None, n: int = 1, tokens: float | None = None) -> None:
+        """Count `n` steps and their FLOPs (default flops_per_step x n) for achieved FLOP/s and MFU, and the
+        `tokens` they processed for tokens/s and energy per token (footprint `extra`: tokens, tokens_per_s,
+        j_per_token). Thread-safe; never raises."""
         try:
             add = float(flops) if flops is not None else (self.flops_per_step * n if self.flops_per_step else 0.0)
+            tok = float(tokens) if tokens is not None else 0.0
             with self._state_lock:
                 self._steps += n
                 self._flops += add
+                self._tokens += tok
         except Exception:  # noqa: BLE001
             pass
 
@@ -205,6 +208,7 @@ class Tracker(WindowsMixin):
         self.ledger = self.error = None
         self._exit_code = None
         self._flops, self._steps = 0.0, 0
+        self._tokens = 0.0
         self._snap = Snapshot(time.time(), (), 0.0, 0)
         self._open: list[Window] = []
         self._closed: list[Window] = []
@@ -273,12 +277,14 @@ class Tracker(WindowsMixin):
         with self._meter_lock:
             readings = tuple(r for c in self._chains for r in c.read())
             with self._state_lock:
-                self._snap = Snapshot(time.time(), readings, self._flops, self._steps)
+                self._snap = Snapshot(time.time(), readings, self._flops, self._steps, self._tokens)
                 return self._snap
 
     def _part_of(self, snap: Snapshot, status: str, end: bool) -> dict:
         info = dict(self._part_info, sources=self._meter_sources(), warnings=list(self._warnings),
                     error=self.error, exit_code=self._exit_code)
+        if snap.tokens:
+            info["tokens"] = snap.tokens
         return {"rank": self.rank, "host": socket.gethostname(), "pid": os.getpid() if self._pid is None else self._pid,
                 "status": status, "start_ts": self._start_wall, "end_ts": snap.t_wall if end else None,
                 "updated_ts": snap.t_wall, "flops": snap.flops or None, "steps": snap.steps,

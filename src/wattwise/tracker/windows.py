@@ -17,11 +17,13 @@ OPEN_AT_STOP = "open_at_stop"   # status of a window the run stopped before it w
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Cumulative readings of a run at one moment: wall time, readings per device, FLOPs and steps so far."""
+    """Cumulative readings of a run at one moment: wall time, readings per device, FLOPs, steps and tokens so
+    far."""
     t_wall: float
     readings: tuple[dict, ...]
     flops: float
     steps: int
+    tokens: float = 0.0
 
 
 @dataclass(eq=False)
@@ -72,6 +74,9 @@ def delta_readings(start: Snapshot, end: Snapshot) -> list[dict]:
 def window_part(start: Snapshot, end: Snapshot, base: dict, status: str) -> dict:
     """The pseudo run part covering [start, end] (the shape `wattwise.measured.footprint_from_parts` reads)."""
     flops = end.flops - start.flops
+    tokens = end.tokens - start.tokens
+    if tokens:
+        base = dict(base, info=dict(base.get("info") or {}, tokens=tokens))
     return dict(base, status=status, start_ts=start.t_wall, end_ts=end.t_wall, updated_ts=end.t_wall,
                 flops=flops or None, steps=end.steps - start.steps, readings=delta_readings(start, end))
 
