@@ -11,7 +11,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.module_tracker import ModuleTracker
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .rules import _METADATA, _can_carry_macs, _numel_of_tensors, _rule_for, _sdpa_count, _shape_sig, aten
+from .rules import _METADATA, _RULE_CACHE, _can_carry_macs, _numel_of_tensors, _rule_for, _sdpa_count, _shape_sig, aten
 
 _MAX_SHAPES = 4  # distinct argument-shape signatures kept per uncounted op
 
@@ -138,7 +138,7 @@ class _DispatchMode(TorchDispatchMode):
             r = self._meta_scalar(func, args, kwargs)
             if r is not NotImplemented:
                 return r
-        rule = _rule_for(func)
+        rule = _RULE_CACHE.get(func) or _rule_for(func)
         user = self.user_rules.get(func._overloadpacket) if self.user_rules else None
         if user is None and rule.unknown:
             r = func.decompose(*args, **kwargs)  # CompositeImplicit ops: count their parts instead

@@ -27,6 +27,7 @@ in _dispatch.py; this module holds the result (`FlopCount`, `ModuleNode`) and `c
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any
@@ -191,6 +192,21 @@ def _build_tree(root_name: str, modules: dict[str, dict[str, int]], totals: dict
     return root
 
 
+_NAMES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # root module -> ModuleTracker's name tables
+
+
+class _ForwardTracker(ModuleTracker):
+    """torch's ModuleTracker without its backward bookkeeping (a multi-grad hook on every module's inputs and
+    outputs), for counts that run no backward (`train_step=False`): same module names, a fraction of the cost.
+    A backward run inside such a count is still counted, filed under the top of the tree only."""
+
+    def _fw_pre_hook(self, mod, input) -> None:
+        self.parents.add(self._get_mod_name(mod))
+
+    def _fw_post_hook(self, mod, input, output) -> None:
+        self.parents.discard(self._get_mod_name(mod))
+
+
 class _eager_flex_attention:
     """flex_attention outside torch.compile wraps its higher-order op in torch.compile(backend="eager"), which
     dynamo refuses under a dispatch mode; while counting, the op is called directly (torch's own debug switch,
@@ -240,11 +256,17 @@ def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, lo
     root_name = type(model_or_fn).__name__ if is_module else "Global"
     ts = _tensors((args, kwargs))
     if is_module:
-        ts += list(model_or_fn.parameters())[:1] + list(model_or_fn.buffers())[:1]
+        ts += [t for t in (next(iter(model_or_fn.parameters()), None), next(iter(model_or_fn.buffers()), None))
+               if t is not None]
     device = str(ts[0].device) if ts else "cpu"
     use_meta_sdpa = any(t.is_meta for t in ts)
     t0 = time.perf_counter()
-    tracker = ModuleTracker()
+    tracker = ModuleTracker() if train_step else _ForwardTracker()
+    if is_module:  # module names depend on the root only: reuse them across counts of the same model
+        known = _NAMES.get(model_or_fn)
+        if known is None:
+            known = _NAMES[model_or_fn] = (weakref.WeakKeyDictionary(), weakref.WeakSet())
+        tracker._known_modules, tracker._seen_modules = known
     c.tracker = tracker
     fmode = _MetaSdpaMode() if use_meta_sdpa else None
     patch = _PatchFunctionalSdpa() if use_meta_sdpa else None
