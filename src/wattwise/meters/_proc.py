@@ -48,6 +48,8 @@ class ProcessTree:
     monotone up to orphans reparented away before being reaped (lost, as with any /proc sampler).
     """
 
+    source = "/proc"
+
     def __init__(self, pid: int | None = None, *, children: bool = True):
         self.pid = os.getpid() if pid is None else pid
         self.is_self = self.pid == os.getpid()
@@ -121,3 +123,71 @@ def total_memory_b() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+class PsutilTree:
+    """`ProcessTree` through psutil: the same accounting (own + reaped-children CPU time of the root and of every
+    live descendant) on Linux, macOS and Windows. psutil is imported by the caller (`make_tree`), never at
+    `import wattwise`."""
+
+    source = "psutil"
+
+    def __init__(self, pid: int | None = None, *, children: bool = True, psutil=None):
+        if psutil is None:
+            import psutil  # noqa: PLC0415 - optional dependency
+        self._ps = psutil
+        self.pid = os.getpid() if pid is None else pid
+        self.is_self = self.pid == os.getpid()
+        self.children = children
+        self._proc = psutil.Process(self.pid)
+        self._base_reaped_s = ProcessTree._own_reaped_s() if not self.is_self else 0.0
+        self._last_cpu_s = 0.0
+
+    def _one(self, p) -> tuple[float, int] | None:
+        ps = self._ps
+        try:
+            with p.oneshot():
+                t = p.cpu_times()
+                rss = p.memory_info().rss
+        except (ps.NoSuchProcess, ps.AccessDenied, ps.ZombieProcess):
+            return None
+        # children_user/children_system: time of reaped children (0 on macOS and Windows, which do not report it)
+        return t.user + t.system + getattr(t, "children_user", 0.0) + getattr(t, "children_system", 0.0), rss
+
+    def sample(self) -> tuple[float, int]:
+        """(cumulative CPU seconds, resident bytes) of the tree now."""
+        ps = self._ps
+        cpu_s, rss_b = 0.0, 0
+        if self.is_self:
+            t = os.times()
+            cpu_s = t.user + t.system + t.children_user + t.children_system
+            one = self._one(self._proc)
+            rss_b = one[1] if one else 0
+        else:
+            cpu_s = ProcessTree._own_reaped_s() - self._base_reaped_s
+            one = self._one(self._proc)
+            if one:
+                cpu_s += one[0]
+                rss_b += one[1]
+        kids = []
+        if self.children:
+            try:
+                kids = self._proc.children(recursive=True)
+            except (ps.NoSuchProcess, ps.AccessDenied):
+                kids = []
+        for k in kids:
+            one = self._one(k)
+            if one:
+                cpu_s += one[0]
+                rss_b += one[1]
+        self._last_cpu_s = max(self._last_cpu_s, cpu_s)
+        return self._last_cpu_s, rss_b
+
+
+def make_tree(pid: int | None = None, *, children: bool = True):
+    """A process tree sampler: psutil where installed (every OS, children included), else /proc (Linux)."""
+    try:
+        import psutil  # noqa: PLC0415, F401 - optional dependency
+    except ImportError:
+        return ProcessTree(pid, children=children)
+    return PsutilTree(pid, children=children, psutil=psutil)
