@@ -179,6 +179,9 @@ class Ledger:
             con.close()
             self._con = None
             raise
+        if self.create:   # checkpoints that found this ledger locked earlier: written now
+            from .tracker.spool import flush
+            flush(self)
 
     def _init_schema(self) -> None:
         con = self._con

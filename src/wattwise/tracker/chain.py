@@ -5,10 +5,48 @@ all gone stops counting and says so in its source."""
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 from typing import Callable
 
 _ENERGY_KEYS = ("energy_j", "low_j", "high_j")
+
+# A meter read that has not returned after this many seconds is abandoned (its thread is left to finish on its
+# own) and the meter is treated as failed: the chain falls back and the job is never held by a hung driver.
+DEFAULT_READ_DEADLINE_S = 2.0
+
+
+class MeterHung(RuntimeError):
+    """A meter read did not return within the deadline."""
+
+
+def _call_with_deadline(fn: Callable, deadline_s: float | None):
+    """fn() in a helper thread, waiting at most `deadline_s` (None: call directly)."""
+    if deadline_s is None:
+        return fn()
+    box: dict = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = e
+        finally:
+            done.set()
+
+    th = threading.Thread(target=run, name="wattwise-meter-read", daemon=True)
+    th.start()
+    if not done.wait(deadline_s):
+        raise MeterHung(f"no answer within {deadline_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _finite(r) -> bool:
+    return all(math.isfinite(getattr(r, k)) for k in _ENERGY_KEYS)
 
 
 def reading_dict(r) -> dict:
@@ -29,7 +67,9 @@ def _add(d: dict, b: dict | None) -> dict:
 class MeterChain:
     """One component's chain of meters: the active one, and energy banked from meters that failed."""
 
-    def __init__(self, component: str, candidates: list, warn: Callable[[str], None]):
+    def __init__(self, component: str, candidates: list, warn: Callable[[str], None],
+                 read_deadline_s: float | None = DEFAULT_READ_DEADLINE_S):
+        self.read_deadline_s = read_deadline_s
         self.component = component
         self.candidates = list(candidates)
         self.warn = warn
@@ -47,7 +87,7 @@ class MeterChain:
             m = None
             try:
                 m = c() if not hasattr(c, "read") else c
-                m.start()
+                _call_with_deadline(m.start, self.read_deadline_s)
             except MeterUnavailable as e:
                 self.notes.append(str(e))
                 if "Fix:" in str(e):
@@ -86,15 +126,23 @@ class MeterChain:
         """Cumulative readings per device (banked energy included); never raises."""
         while self.meter is not None:
             try:
-                self.last = list(self.meter.read())
+                got = list(_call_with_deadline(self.meter.read, self.read_deadline_s))
+                bad = [r for r in got if not _finite(r)]
+                if bad:   # a NaN or infinite reading is dropped (the device keeps its last good value), once said
+                    self.warn(f"wattwise: {self.component} meter {self.meter.name} returned a non-finite reading "
+                              f"for {bad[0].device} ({bad[0].energy_j!r} J); it is ignored and the last good value kept")
+                    keep = {r.device: r for r in self.last}
+                    got = [r if _finite(r) else keep[r.device] for r in got if _finite(r) or r.device in keep]
+                self.last = got
                 break
             except Exception as e:  # noqa: BLE001 - a failing meter never reaches user code
                 old = self.meter
                 self._bank()
-                try:
-                    old.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                if not isinstance(e, MeterHung):   # a hung meter's close() might hang too: leave it
+                    try:
+                        old.close()
+                    except Exception:  # noqa: BLE001
+                        pass
                 self.start_next()
                 nxt = getattr(self.meter, "name", None)
                 msg = (f"wattwise: {self.component} meter {old.name} failed ({type(e).__name__}: {e}); "
@@ -115,8 +163,8 @@ class MeterChain:
     def close(self) -> None:
         for m in self.used:
             try:
-                m.close()
-            except Exception:  # noqa: BLE001
+                _call_with_deadline(m.close, self.read_deadline_s)
+            except Exception:  # noqa: BLE001 - a meter that cannot close (or hangs closing) is left behind
                 pass
 
 
@@ -135,7 +183,8 @@ def default_candidates(dist: dict | None, *, nvml=None, rapl_root: str | None = 
     }
 
 
-def chains(meters: list | None, dist: dict | None, warn: Callable[[str, str], None], **defaults) -> list[MeterChain]:
+def chains(meters: list | None, dist: dict | None, warn: Callable[[str, str], None],
+           read_deadline_s: float | None = DEFAULT_READ_DEADLINE_S, **defaults) -> list[MeterChain]:
     """One chain per component: from `meters` (Meter objects or factories, grouped by component in the given
     order) or the defaults. `warn(key, msg)` reports once per key."""
     if meters is not None:
@@ -145,4 +194,4 @@ def chains(meters: list | None, dist: dict | None, warn: Callable[[str, str], No
             cands.setdefault(m.component, []).append(m)
     else:
         cands = default_candidates(dist, **defaults)
-    return [MeterChain(c, cs, lambda msg, c=c: warn(f"{c}:{msg}", msg)) for c, cs in cands.items()]
+    return [MeterChain(c, cs, lambda msg, c=c: warn(f"{c}:{msg}", msg), read_deadline_s) for c, cs in cands.items()]

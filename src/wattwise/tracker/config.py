@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 DEFAULT_INTERVAL_S = 1.0
+DEFAULT_DEADLINE_S = 2.0   # the longest a meter read or a ledger write may hold the job
 
 
 class TrackerWarning(RuntimeWarning):
@@ -74,6 +75,14 @@ def interval_s(explicit: float | None, cfg: dict) -> Any:
     if explicit is not None:
         return explicit
     return os.environ.get("WATTWISE_INTERVAL") or cfg.get("interval_s") or DEFAULT_INTERVAL_S
+
+
+def deadline_s(explicit: float | None, cfg: dict) -> Any:
+    """The deadline for meter reads and ledger writes: the argument, else WATTWISE_DEADLINE_S, else the config's
+    `deadline_s`, else 2 s (unchecked)."""
+    if explicit is not None:
+        return explicit
+    return os.environ.get("WATTWISE_DEADLINE_S") or cfg.get("deadline_s") or DEFAULT_DEADLINE_S
 
 
 def location(region: str | None, pue: float | str | None, cfg: dict | None = None,

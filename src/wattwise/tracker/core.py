@@ -14,14 +14,34 @@ import socket
 import sys
 import threading
 import time
+import weakref
+from pathlib import Path
 from typing import Any, Callable
 
 from ..footprint import Footprint
-from . import config, ids
+from . import config, ids, spool
 from .chain import chains
 from .context import RunContext
 from .signals import SignalChain
 from .windows import OPEN_AT_STOP, Snapshot, Window, WindowsMixin, ledger_row
+
+
+_LIVE: "weakref.WeakSet[Tracker]" = weakref.WeakSet()   # started trackers of this process (for fork)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (DataLoader worker, multiprocessing 'fork') is not the measured process: every tracker it
+    inherited drops its state and locks (which another thread may have held at the fork) without writing."""
+    for t in list(_LIVE):
+        t._forget_after_fork()
+    _LIVE.clear()
+    from . import ids, ledgers
+    ids._reset_after_fork()
+    ledgers._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Tracker(WindowsMixin):
@@ -39,7 +59,7 @@ class Tracker(WindowsMixin):
                  dtype: str = "bf16", usd_per_kwh: float | None = None, usd_per_gpu_hour: float | None = None,
                  pid: int | None = None, run_id: str | None = None, handle_signals: bool = True,
                  nvml=None, rapl_root: str | None = None, config: dict | None = None,
-                 extra: dict | None = None):
+                 extra: dict | None = None, deadline_s: float | None = None):
         from .._checks import check_number
         from . import config as cfgmod
         from .. import assumptions
@@ -48,6 +68,8 @@ class Tracker(WindowsMixin):
         self.project = project if project is not None else cfg.get("project")
         self.tags = [tags] if isinstance(tags, str) else list(tags or ())
         self.interval_s = check_number("interval_s", cfgmod.interval_s(interval_s, cfg))
+        # the longest the tracker waits for a meter read or a ledger write before going on without it
+        self.deadline_s = check_number("deadline_s", cfgmod.deadline_s(deadline_s, cfg))
         self.flops_per_step = None if flops_per_step is None else check_number("flops_per_step", flops_per_step)
         # the price is checked now (an error before any work); the catalog offers are looked up at start
         assumptions.price(None, usd_per_gpu_hour=usd_per_gpu_hour, usd_per_kwh=usd_per_kwh)
@@ -213,6 +235,22 @@ class Tracker(WindowsMixin):
         self._open: list[Window] = []
         self._closed: list[Window] = []
         self._unwritten: list[Window] = []
+        self._ledger_target = None
+        self._spooled = False
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: fresh locks, not running, no ledger, nothing written at exit."""
+        self._lock = threading.RLock()
+        self._meter_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._running = self._stopping = False
+        self.ledger = None
+        self._signals = SignalChain(self._on_signal)
+        self.status = "parent's (forked)"
+        try:
+            atexit.unregister(self._atexit)
+        except Exception:  # noqa: BLE001
+            pass
 
     def _warn_once(self, key: str, msg: str) -> None:
         if key in self._warned:
@@ -225,8 +263,8 @@ class Tracker(WindowsMixin):
         dist = ids.dist_env()
         self.rank = dist["rank"] if dist else 0
         self.run_id = self._run_id_arg or ids.shared_run_id(self.name, ids.next_seq()) or ids.new_run_id()
-        self._chains = chains(self._meters_arg, dist, self._warn_once, nvml=self._nvml, rapl_root=self._rapl_root,
-                              pid=self._pid)
+        self._chains = chains(self._meters_arg, dist, self._warn_once, read_deadline_s=self.deadline_s,
+                              nvml=self._nvml, rapl_root=self._rapl_root, pid=self._pid)
         self._start_wall = time.time()
         for c in self._chains:
             c.start_next()
@@ -240,6 +278,7 @@ class Tracker(WindowsMixin):
         if self.handle_signals:
             self._signals.install()
         atexit.register(self._atexit)
+        _LIVE.add(self)
         self._thread = threading.Thread(target=self._sampler, name="wattwise-sampler", daemon=True)
         self._thread.start()
 
@@ -249,11 +288,15 @@ class Tracker(WindowsMixin):
         from ..ledger import Ledger
         from .ledgers import shared_ledger
         if isinstance(self._ledger_arg, Ledger):
+            self._ledger_target = self._ledger_arg.path
             return self._ledger_arg
+        self._ledger_target = Path(self._ledger_arg).expanduser() if self._ledger_arg is not None \
+            else config.default_ledger_path()
         try:
-            return shared_ledger(self._ledger_arg)
-        except Exception as e:  # noqa: BLE001 - measure anyway, say why nothing is recorded
-            self._warn_once("ledger", f"wattwise: ledger unavailable ({e}); this run is measured but not recorded")
+            return shared_ledger(self._ledger_arg, timeout_s=self.deadline_s)
+        except Exception as e:  # noqa: BLE001 - measure anyway; checkpoints wait in the spool
+            self._warn_once("ledger", f"wattwise: ledger unavailable ({e}); measuring goes on and checkpoints are "
+                                      "spooled for the next process that opens it")
             return None
 
     def _prepare(self) -> None:
@@ -307,15 +350,31 @@ class Tracker(WindowsMixin):
     def _checkpoint(self, status: str = "running", end: bool = False) -> dict:
         snap = self._fresh_snapshot()
         part = self._part_of(snap, status, end)
-        if self.ledger is not None:
-            try:
-                self.ledger.write_part(self.run_id, self.ctx.to_dict(), part, _sample(snap, self._start_wall))
-                with self._state_lock:
-                    pending, self._unwritten = self._unwritten, []
-                for w in pending:
-                    self.ledger.write_window(self.run_id, ledger_row(w, self.rank))
-            except Exception as e:  # noqa: BLE001
-                self._warn_once("ledger-write", f"wattwise: could not write to the ledger ({e}); measuring goes on")
+        if self._ledger_arg is False:
+            return part
+        with self._state_lock:
+            pending, self._unwritten = self._unwritten, []
+        ctx = self.ctx.to_dict()
+        try:
+            if self.ledger is None:
+                raise OSError("no ledger open")
+            self.ledger.write_part(self.run_id, ctx, part, _sample(snap, self._start_wall))
+            while pending:
+                self.ledger.write_window(self.run_id, ledger_row(pending[0], self.rank))
+                pending.pop(0)
+            if self._spooled:
+                spool.drop(self.run_id, self.rank)
+                self._spooled = False
+        except Exception as e:  # noqa: BLE001 - the job goes on; what was measured waits in the spool
+            self._warn_once("ledger-write", f"wattwise: could not write to the ledger ({e}); measuring goes on, "
+                                            "checkpoints are spooled until it can be written")
+            if self._ledger_target is not None:
+                try:
+                    spool.spool(self._ledger_target, self.run_id, ctx, part, [ledger_row(w, self.rank)
+                                                                             for w in pending])
+                    self._spooled = True
+                except Exception as e2:  # noqa: BLE001
+                    self._warn_once("spool", f"wattwise: could not spool the checkpoint either ({e2})")
         return part
 
     def _sampler(self) -> None:

@@ -21,6 +21,11 @@ def next_seq() -> int:
     return n
 
 
+def _reset_after_fork() -> None:
+    global _SEQ_LOCK
+    _SEQ_LOCK = threading.Lock()
+
+
 def _proc_start_ticks(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:

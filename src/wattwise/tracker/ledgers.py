@@ -13,16 +13,24 @@ _LEDGERS: dict[tuple[int, str], Any] = {}
 _LEDGERS_LOCK = threading.Lock()
 
 
-def shared_ledger(path):
-    """The process's open Ledger for `path` (None: the default ledger), opened on first use."""
+def shared_ledger(path, timeout_s: float | None = None):
+    """The process's open Ledger for `path` (None: the default ledger), opened on first use; `timeout_s` bounds
+    how long a locked ledger may hold a write."""
     from ..ledger import Ledger
     from .config import default_ledger_path
     key = (os.getpid(), str(Path(path).expanduser() if path is not None else default_ledger_path()))
     with _LEDGERS_LOCK:
         led = _LEDGERS.get(key)
         if led is None or led.closed:
-            led = _LEDGERS[key] = Ledger(path)
+            led = _LEDGERS[key] = Ledger(path) if timeout_s is None else Ledger(path, timeout_s=timeout_s)
         return led
+
+
+def _reset_after_fork() -> None:
+    """A forked child must not use (or close) the parent's SQLite connections: forget them."""
+    global _LEDGERS_LOCK
+    _LEDGERS_LOCK = threading.Lock()
+    _LEDGERS.clear()
 
 
 @atexit.register
