@@ -77,7 +77,7 @@ CASES = [
     (["--arch", "gpt3"], ["gpt3", "gpt2"]),
     # numbers
     (["--arch", "gpt2", "--batch", "0"], ["--batch", "0"]),
-    (["--arch", "gpt2", "--batch", "many"], ["--batch", "integer"]),  # typer names the flag, not the value
+    (["--arch", "gpt2", "--batch", "many"], ["--batch", "integer", "many"]),
     (["--arch", "gpt2", "--seq", "0"], ["--seq", "0"]),
     (["--arch", "gpt2", "--seq", "4096"], ["4096", "1024"]),
     (["--arch", "gpt2", "--depth", "-1"], ["--depth"]),
