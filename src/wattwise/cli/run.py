@@ -21,7 +21,7 @@ from ..ledger_rows import CSV_KEYS, RUN_KEYS, public_record  # noqa: F401 (RUN_K
 from ._output import _clean, print_json
 
 INTERVAL = Annotated[float, typer.Option("--interval", help="Sampling and checkpoint interval in seconds.")]
-NAME = Annotated[Optional[str], typer.Option("--name", help="Run name (default: the command).")]
+NAME = Annotated[Optional[str], typer.Option("--name", help="Run name (default: the program's name).")]
 PROJECT = Annotated[Optional[str], typer.Option("--project", help="Project the run belongs to.")]
 TAG = Annotated[Optional[list[str]], typer.Option("--tag", help="A tag; repeat for several.")]
 REGION = Annotated[Optional[str], typer.Option("--region", help="Grid zone or cloud region (default: "
@@ -37,6 +37,8 @@ GPU = Annotated[Optional[str], typer.Option("--gpu", help="Accelerator model, fo
 DTYPE = Annotated[str, typer.Option("--dtype", help="Precision of the peak for MFU: bf16, fp16, fp32, fp8...")]
 PRICE = Annotated[Optional[str], typer.Option("--price-per-gpu-hour", help="USD per GPU-hour (cloud).")]
 ELEC = Annotated[Optional[str], typer.Option("--electricity-price", help="USD per facility kWh (owned hardware).")]
+RECORD_CMD = Annotated[bool, typer.Option("--record-command", help="Record the full command line in the ledger "
+                                                                   "(secret-looking option values redacted).")]
 
 
 def _fmt(x, what: str) -> str:
@@ -62,7 +64,8 @@ def _summary(res) -> str:
 
 def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, project: PROJECT = None,
             tag: TAG = None, region: REGION = None, pue: PUE = None, gpu: GPU = None, dtype: DTYPE = "bf16",
-            price: PRICE = None, elec: ELEC = None, json_out: JSON = False, ledger: LEDGER = None) -> None:
+            price: PRICE = None, elec: ELEC = None, record_command: RECORD_CMD = False, json_out: JSON = False,
+            ledger: LEDGER = None) -> None:
     """Run CMD (after --), measure it and its child processes, record it; exit with CMD's exit code."""
     from ..tracker import run_command
     args = list(ctx.args)
@@ -82,7 +85,7 @@ def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, pro
     if ledger is not None:
         from ..ledger import Ledger
         led = Ledger(ledger)  # a corrupt or foreign file fails here, before the command runs
-    res = run_command(cmd, name=name, project=project, tags=tag or (), region=region, pue=pue, interval_s=interval,
+    res = run_command(cmd, name=name, record_command=record_command, project=project, tags=tag or (), region=region, pue=pue, interval_s=interval,
                       ledger=led, gpu=gpu, dtype=dtype,
                       usd_per_gpu_hour=display.parse_quantity("price-per-gpu-hour", price),
                       usd_per_kwh=display.parse_quantity("electricity-price", elec))
@@ -90,7 +93,8 @@ def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, pro
     if json_out:
         out = public_record(rec)
         out["exit_code"] = code
-        out["command"] = cmd
+        from ..tracker.command import redact
+        out["command"] = redact(cmd)
         print_json(out)
     else:
         typer.echo(_summary(res), err=True)
