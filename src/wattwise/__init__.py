@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str] = {
     "register_flop_rule": ".flops",
     "unregister_flop_rule": ".flops",
     "FlopRuleError": ".flops",
+    "count_hf": ".flops",
+    "HFCount": ".flops",
     # scaling
     "scaling": ".scaling",
     "run_sweep": ".scaling.sweep",

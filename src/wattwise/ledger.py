@@ -38,6 +38,10 @@ class LedgerError(WattwiseError):
     """The ledger file cannot be used (corrupt, foreign, newer schema, locked for too long)."""
 
 
+class RunIdTaken(LedgerError):
+    """A new run's id is already held by another process's part (ids are random: practically never)."""
+
+
 def default_path() -> Path:
     """`$WATTWISE_HOME/ledger.db`, else `~/.wattwise/ledger.db` (resolved by wattwise.tracker.config)."""
     from .tracker.config import default_ledger_path
@@ -265,9 +269,17 @@ class Ledger:
         self.close()
 
     # writing
-    def write_part(self, run_id: str, ctx: dict, part: dict, sample: dict | None = None) -> None:
-        """Insert or update one process's part of a run, append a sample, recompute the run's totals."""
+    def write_part(self, run_id: str, ctx: dict, part: dict, sample: dict | None = None, *,
+                   claim: bool = False) -> None:
+        """Insert or update one process's part of a run, append a sample, recompute the run's totals.
+        `claim`: the first write of a run whose id was generated: RunIdTaken if another process (host, pid,
+        start) already holds that part, so two jobs never merge into one row."""
         def tx(con):
+            if claim:
+                held = con.execute("SELECT host, pid, start_ts FROM run_parts WHERE run_id=? AND rank=?",
+                                   (run_id, int(part.get("rank", 0)))).fetchone()
+                if held is not None and tuple(held) != (part.get("host"), part.get("pid"), part.get("start_ts")):
+                    raise RunIdTaken(f"run id {run_id} is already taken by {held[0]} pid {held[1]}")
             row = con.execute("SELECT context FROM runs WHERE id=?", (run_id,)).fetchone()
             if row is None:
                 con.execute("INSERT INTO runs (id, status, context) VALUES (?, 'running', '{}')", (run_id,))

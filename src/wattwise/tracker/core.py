@@ -262,7 +262,10 @@ class Tracker(WindowsMixin):
     def _start(self) -> None:
         dist = ids.dist_env()
         self.rank = dist["rank"] if dist else 0
-        self.run_id = self._run_id_arg or ids.shared_run_id(self.name, ids.next_seq()) or ids.new_run_id()
+        given = self._run_id_arg or ids.shared_run_id(self.name, ids.next_seq())
+        self._id_generated = given is None
+        self._claimed = False
+        self.run_id = given or ids.new_run_id()
         self._chains = chains(self._meters_arg, dist, self._warn_once, read_deadline_s=self.deadline_s,
                               nvml=self._nvml, rapl_root=self._rapl_root, pid=self._pid)
         self._start_wall = time.time()
@@ -358,7 +361,7 @@ class Tracker(WindowsMixin):
         try:
             if self.ledger is None:
                 raise OSError("no ledger open")
-            self.ledger.write_part(self.run_id, ctx, part, _sample(snap, self._start_wall))
+            self._write_part(ctx, part, snap)
             while pending:
                 self.ledger.write_window(self.run_id, ledger_row(pending[0], self.rank))
                 pending.pop(0)
@@ -376,6 +379,18 @@ class Tracker(WindowsMixin):
                 except Exception as e2:  # noqa: BLE001
                     self._warn_once("spool", f"wattwise: could not spool the checkpoint either ({e2})")
         return part
+
+    def _write_part(self, ctx: dict, part: dict, snap) -> None:
+        """Write the part; a generated id found taken by another job is replaced (once) by a fresh one."""
+        from ..ledger import RunIdTaken
+        claim = not self._claimed and self._id_generated
+        try:
+            self.ledger.write_part(self.run_id, ctx, part, _sample(snap, self._start_wall), claim=claim)
+        except RunIdTaken:
+            old, self.run_id = self.run_id, ids.new_run_id()
+            self._warn_once("run-id", f"wattwise: run id {old} was taken by another job; this run is {self.run_id}")
+            self.ledger.write_part(self.run_id, ctx, part, _sample(snap, self._start_wall), claim=True)
+        self._claimed = True
 
     def _sampler(self) -> None:
         try:

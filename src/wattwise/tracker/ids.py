@@ -76,5 +76,7 @@ def shared_run_id(name: str | None, seq: int) -> str | None:
 
 
 def new_run_id() -> str:
-    """A fresh id: local time to the second and 6 random hex digits (20261202-134501-a3f9c2)."""
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+    """A fresh id: local time to the second, then 64 random bits (20261202-134501-a3f9c2e07b5d4e18). Sortable by
+    start; a million ids started in the same second collide with probability ~3e-8 (was 24 bits: 2.9% for
+    1,000 runs in one second), and the ledger refuses a second run under an existing id."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(8)
