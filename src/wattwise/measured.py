@@ -120,8 +120,12 @@ def footprint_from_parts(parts: list[dict], context: Mapping[str, Any], run_id: 
     starts = [p["start_ts"] for p in parts if p.get("start_ts") is not None]
     ends = [p.get("end_ts") or p.get("updated_ts") for p in parts if p.get("end_ts") or p.get("updated_ts")]
     start, end = (min(starts) if starts else None), (max(ends) if ends else None)
-    duration = None if start is None or end is None else Quantity(
-        end - start, method="measured", basis="first start to last end")
+    elapsed = [(p.get("info") or {}).get("elapsed_s") for p in parts]
+    if parts and all(e is not None for e in elapsed):   # monotonic clocks: a clock stepped back changes nothing
+        duration = Quantity(max(elapsed), method="measured", basis="longest part, monotonic clock")
+    else:
+        duration = None if start is None or end is None else Quantity(
+            max(0.0, end - start), method="measured", basis="first start to last end")
 
     pue = Quantity.from_dict(ctx.get("pue"), basis=sources.get("pue", ""))
     inten = Quantity.from_dict(ctx.get("intensity_g_per_kwh"), basis=sources.get("intensity", ""))

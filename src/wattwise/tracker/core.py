@@ -273,7 +273,8 @@ class Tracker(WindowsMixin):
             c.start_next()
         self._part_info = {"interval_s": self.interval_s, "world_size": dist["world_size"] if dist else 1,
                            "local_rank": dist.get("local_rank") if dist else None}
-        self._snap = Snapshot(self._start_wall, (), 0.0, 0)
+        self._start_mono = time.monotonic()
+        self._snap = Snapshot(self._start_wall, (), 0.0, 0, 0.0, self._start_mono)
         self._prepared = False
         self._stop_event = threading.Event()
         self._running = True
@@ -323,12 +324,13 @@ class Tracker(WindowsMixin):
         with self._meter_lock:
             readings = tuple(r for c in self._chains for r in c.read())
             with self._state_lock:
-                self._snap = Snapshot(time.time(), readings, self._flops, self._steps, self._tokens)
+                self._snap = Snapshot(time.time(), readings, self._flops, self._steps, self._tokens, time.monotonic())
                 return self._snap
 
     def _part_of(self, snap: Snapshot, status: str, end: bool) -> dict:
         info = dict(self._part_info, sources=self._meter_sources(), warnings=list(self._warnings),
-                    error=self.error, exit_code=self._exit_code)
+                    error=self.error, exit_code=self._exit_code,
+                    elapsed_s=max(0.0, snap.t_mono - self._start_mono) if snap.t_mono else None)
         if snap.tokens:
             info["tokens"] = snap.tokens
         return {"rank": self.rank, "host": socket.gethostname(), "pid": os.getpid() if self._pid is None else self._pid,

@@ -24,6 +24,7 @@ class Snapshot:
     flops: float
     steps: int
     tokens: float = 0.0
+    t_mono: float = 0.0    # time.monotonic() of the read: durations come from it, never from the wall clock
 
 
 @dataclass(eq=False)
@@ -74,6 +75,7 @@ def delta_readings(start: Snapshot, end: Snapshot) -> list[dict]:
 def window_part(start: Snapshot, end: Snapshot, base: dict, status: str) -> dict:
     """The pseudo run part covering [start, end] (the shape `wattwise.measured.footprint_from_parts` reads)."""
     flops = end.flops - start.flops
+    base = dict(base, info=dict(base.get("info") or {}, elapsed_s=max(0.0, end.t_mono - start.t_mono)))
     tokens = end.tokens - start.tokens
     if tokens:
         base = dict(base, info=dict(base.get("info") or {}, tokens=tokens))
