@@ -18,3 +18,7 @@ W_PER_KW = 1000.0
 G_PER_KG = 1000.0
 # Julian year (365.25 days x 24 h), used for hardware amortisation and yearly serving.
 HOURS_PER_YEAR = 8766.0
+# The international avoirdupois pound, exactly 0.45359237 kg (International Yard and Pound Agreement, 1959);
+# papers report CO2e in lbs (Strubell et al. 2019) and US intensities in lb/MWh (EPA eGRID).
+KG_PER_LB = 0.45359237
+S_PER_DAY = 86400.0

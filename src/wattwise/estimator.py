@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from . import assumptions, catalog, defaults
+from . import accounting, assumptions, catalog, defaults, serving
+from . import embodied as _embodied
 from ._checks import check_number
-from .constants import INFER_FLOPS_PER_PARAM_TOKEN, S_PER_HOUR, TRAIN_FLOPS_PER_PARAM_TOKEN, W_PER_KW
+from .constants import (G_PER_KG, INFER_FLOPS_PER_PARAM_TOKEN, S_PER_DAY, S_PER_HOUR, TRAIN_FLOPS_PER_PARAM_TOKEN,
+                        W_PER_KW)
 from .errors import ContradictoryInputError, InvalidValueError
 from .footprint import Footprint, Quantity, Range
 
@@ -60,7 +62,16 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
              hardware_usd: float | None = None, hardware_lifetime_years: float | None = None,
              inference_tokens: float | None = None, inference_tokens_per_day: float | None = None,
              inference_days: float | None = None, price_usd_per_gpu_hour: float | None = None,
-             electricity_usd_per_kwh: float | None = None) -> Footprint:
+             electricity_usd_per_kwh: float | None = None, scope: str | None = None, nodes: int | None = None,
+             gpus_per_node: int | None = None, host_power_w: float | None = None,
+             server_power_w: float | None = None, idle_power_w: float | None = None,
+             idle_energy_kwh: float | None = None, embodied: bool = False, embodied_gpu_kg: float | None = None,
+             embodied_server_kg: float | None = None, embodied_lifetime_years: float | None = None,
+             embodied_utilisation: float | None = None, market_intensity_g_per_kwh: float | None = None,
+             cfe_fraction: float | None = None, intensity_lbs_per_kwh: float | None = None,
+             tokens_per_s_per_gpu: float | None = None, duration_h: float | None = None,
+             duration_days: float | None = None, serving_j_per_token: float | None = None,
+             serving_replicas: int | None = None, serving_resident_power_w: float | None = None) -> Footprint:
     """Footprint of a training job (plus its serving, when inference tokens are given).
 
     `energy_kwh` and `power_w` are IT-side (before PUE); `flop_per_s` is achieved throughput per GPU;
@@ -68,11 +79,32 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     (`usd_per_gpu_hour`, `usd_per_kwh`; the older `price_usd_per_gpu_hour` / `electricity_usd_per_kwh` are
     aliases). Returns a Footprint whose `missing` names the input that would complete any quantity left as
     None; with inference tokens, `fp.inference` and `fp.lifetime` are nested footprints.
+
+    The whole bill (each part its own component, with a range, and said in `fp.extra`):
+    - `scope` of power: 'board' (accelerator boards only, the default), 'system' (`power_w` is per-accelerator
+      system power incl. its host share, as Patterson et al. 2021) or 'server' (whole machines: boards +
+      `host_power_w` per node for CPU, DRAM, NIC and fans, or `server_power_w` per node, as Strubell et al. 2019);
+      `idle_power_w` per reserved node (or `idle_energy_kwh`) over the wall-clock adds an 'idle' component;
+      `nodes` defaults to ceil(gpus / `gpus_per_node`, 8).
+    - `embodied=True` adds the hardware's manufacturing carbon, amortised over its life and the job's share
+      (wattwise.embodied; BLOOM's method), to `co2e_kg`, and lists it in `extra['co2e_by_component_kg']`.
+    - `market_intensity_g_per_kwh` (residual mix or supplier factor) and/or `cfe_fraction` (share covered by
+      PPAs/RECs) give a market-based figure next to the location-based `co2e_kg` (`extra['accounting']`).
+    - Inputs as papers give them: `intensity_lbs_per_kwh`, `duration_h`, `duration_days`, and
+      `tokens_per_s_per_gpu` (with `tokens`: GPU-hours = tokens / (tokens/s/GPU) / 3600).
+    - Serving (with inference tokens): `serving_j_per_token` (measured, e.g. by `wattwise.measure_generation`)
+      replaces the 2N-FLOPs energy; `serving_replicas` x `serving_resident_power_w` adds resident/idle power
+      over `inference_days`.
     """
     usd_per_gpu_hour = _alias("usd_per_gpu_hour", usd_per_gpu_hour, "price_usd_per_gpu_hour", price_usd_per_gpu_hour)
     usd_per_kwh = _alias("usd_per_kwh", usd_per_kwh, "electricity_usd_per_kwh", electricity_usd_per_kwh)
+    duration_s = _duration(duration_s, duration_h, duration_days)
+    if intensity_lbs_per_kwh is not None:
+        if intensity_g_per_kwh is not None:
+            raise ContradictoryInputError("give `intensity_g_per_kwh` or `intensity_lbs_per_kwh`, not both")
+        intensity_g_per_kwh = accounting.g_per_kwh_from_lbs(intensity_lbs_per_kwh)
     inputs = {k: v for k, v in locals().items() if v is not None and k not in (
-        "gpus", "dtype", "price_usd_per_gpu_hour", "electricity_usd_per_kwh")}
+        "gpus", "dtype", "price_usd_per_gpu_hour", "electricity_usd_per_kwh") and v is not False}
     inputs["gpus"] = gpus
     if isinstance(energy_kwh, Range):
         inputs["energy_kwh"] = energy_kwh.to_dict()
@@ -107,6 +139,14 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
     per_token = _arch_flops(arch, seq, params) if arch is not None else None
     if per_token is not None:
         n = params = float(per_token["params"])
+    if tokens_per_s_per_gpu is not None:
+        tps = check_number("tokens_per_s_per_gpu", tokens_per_s_per_gpu)
+        if tokens is None:
+            raise InvalidValueError("`tokens_per_s_per_gpu` needs `tokens` (GPU-hours = tokens / throughput / 3600)")
+        from_tps = tokens / tps / S_PER_HOUR
+        if gpu_hours is not None:
+            _agree("gpu_hours", gpu_hours, "tokens / tokens_per_s_per_gpu / 3600", from_tps)
+        gpu_hours = from_tps
 
     # FLOPs of training
     train_flops = None
@@ -183,6 +223,22 @@ def estimate(*, params: float | None = None, tokens: float | None = None, flops:
                 split["crossover_day"] = train_flops / (infer_per_token * inference_tokens_per_day)
         training.extra["split"] = split
         training.sources["inference"] = basis + ", same hardware and MFU"
+        if serving_j_per_token is not None or serving_replicas is not None or serving_resident_power_w is not None:
+            serving.apply_measured(training, hw, tokens=serve_tokens, days=inference_days,
+                                   j_per_token=serving_j_per_token, replicas=serving_replicas,
+                                   resident_power_w=serving_resident_power_w)
+    elif serving_j_per_token is not None or serving_replicas is not None or serving_resident_power_w is not None:
+        raise InvalidValueError("`serving_j_per_token`, `serving_replicas` and `serving_resident_power_w` project "
+                                "serving: give `inference_tokens` (or tokens per day and days) with them")
+    _whole_bill(training, hw, gpus=gpus, scope=scope, nodes=nodes, gpus_per_node=gpus_per_node,
+                power_w=power_w, host_power_w=host_power_w, server_power_w=server_power_w,
+                idle_power_w=idle_power_w, idle_energy_kwh=idle_energy_kwh, energy_given=energy_kwh is not None,
+                embodied=embodied, embodied_kw=dict(gpu_kg=embodied_gpu_kg, server_kg=embodied_server_kg,
+                                                    lifetime_years=embodied_lifetime_years,
+                                                    utilisation=embodied_utilisation),
+                market_g_per_kwh=market_intensity_g_per_kwh, cfe_fraction=cfe_fraction)
+    if training.inference is not None:
+        training.lifetime = training + training.inference  # with the whole bill's components
     return training
 
 
@@ -323,3 +379,147 @@ def _chain(hw: _Hardware, flops: Quantity | None, gpu_hours: Quantity | None,
     return Footprint(**q, it_energy_kwh=it, energy_by_component_kwh={"gpu": it} if it is not None else {},
                      pue=hw.pue if it is not None else None, intensity_g_per_kwh=hw.intensity, method="estimated",
                      sources=sources, missing=missing)
+
+
+# --- the whole bill: scope of power, idle nodes, embodied carbon, market-based accounting ----------------------
+
+SCOPES = ("board", "system", "server")
+SCOPE_TEXT = {
+    "board": "accelerator board power only (no host CPU, DRAM, NIC or fans; as LLaMA and Llama 2 report)",
+    "system": ("per-accelerator system power: board + its share of host CPU, memory, NIC and fans (as Patterson "
+               "et al. 2021, Table 4, 'Measured System Average Power per Accelerator')"),
+    "server": "whole servers: accelerators + host CPU, DRAM, NIC and fans (as Strubell et al. 2019, Sec. 2)",
+    "measured": "the given IT energy (its scope is that of the meter that measured it)",
+}
+
+
+def _duration(duration_s, duration_h, duration_days) -> float | None:
+    """Wall-clock from seconds, hours or days (papers give days); several must agree."""
+    given = [(n, check_number(n, v) * k) for n, v, k in (("duration_s", duration_s, 1.0),
+                                                         ("duration_h", duration_h, S_PER_HOUR),
+                                                         ("duration_days", duration_days, S_PER_DAY)) if v is not None]
+    for (na, a), (nb, b) in zip(given, given[1:]):
+        _agree(na, a, nb, b)
+    return given[0][1] if given else None
+
+
+def _resolve_scope(scope, power_w, host_power_w, server_power_w, energy_given) -> str:
+    if scope is not None and scope not in SCOPES:
+        raise InvalidValueError(f"unknown power `scope` {scope!r}; accepted: {', '.join(SCOPES)}")
+    whole = host_power_w is not None or server_power_w is not None
+    if scope is None:
+        scope = "server" if whole else ("measured" if energy_given else "board")
+    if whole and scope != "server":
+        raise ContradictoryInputError(f"`host_power_w` / `server_power_w` are whole-server inputs, but `scope` is "
+                                      f"{scope!r}: give scope 'server' (or leave it out)")
+    if host_power_w is not None and server_power_w is not None:
+        raise ContradictoryInputError("give `server_power_w` (whole machine per node) or `host_power_w` (CPU, DRAM, "
+                                      "NIC, fans per node, added to the boards), not both")
+    if scope == "system" and power_w is None:
+        raise InvalidValueError("scope 'system' reads `power_w` as per-accelerator system power (board + host "
+                                "share): give `power_w` (e.g. Patterson et al. 2021 Table 4: 288 W per TPU v3)")
+    if scope == "server" and not whole:
+        raise InvalidValueError("scope 'server' needs `host_power_w` (CPU, DRAM, NIC, fans per node) or "
+                                "`server_power_w` (whole machine per node)")
+    if energy_given and scope in ("server", "system"):
+        raise ContradictoryInputError("a given `energy_kwh` already has the scope of its meter; scope "
+                                      f"{scope!r} needs power inputs instead")
+    return scope
+
+
+def _whole_bill(fp: Footprint, hw: _Hardware, *, gpus, scope, nodes, gpus_per_node, power_w, host_power_w,
+                server_power_w, idle_power_w, idle_energy_kwh, energy_given, embodied, embodied_kw,
+                market_g_per_kwh, cfe_fraction) -> None:
+    """Add the components beyond board power (host, whole server, idle nodes), embodied carbon and the
+    market-based figure to the training footprint `fp` (in place)."""
+    scope = _resolve_scope(scope, power_w, host_power_w, server_power_w, energy_given)
+    if nodes is not None:
+        if isinstance(nodes, bool) or int(check_number("nodes", nodes)) != nodes:
+            raise InvalidValueError(f"`nodes` must be a whole number >= 1, got {nodes!r}")
+        nodes = int(nodes)
+        if nodes > gpus:
+            raise ContradictoryInputError(f"`nodes` = {nodes} exceeds `gpus` = {gpus}: each node holds at least one "
+                                          "accelerator")
+    n_nodes = nodes if nodes is not None else _embodied.nodes_for(gpus, gpus_per_node)
+    wall_h = fp.duration_s.range / S_PER_HOUR if fp.duration_s is not None else None
+    comps = dict(fp.energy_by_component_kwh)
+    changed = False
+    text = SCOPE_TEXT[scope]
+
+    def need_wall(what: str) -> bool:
+        if wall_h is None:
+            fp.missing[what] = "needs the wall-clock (give `duration_s`, `duration_days`, `gpu_hours` or a throughput)"
+            return False
+        return True
+
+    if scope == "system" and "gpu" in comps:
+        comps = {"system": comps.pop("gpu").with_(basis="GPU-hours x per-accelerator system power"), **comps}
+        changed = True
+    if scope == "server" and need_wall("energy_kwh"):
+        if server_power_w is not None:
+            w = check_number("server_power_w", server_power_w)
+            comps = {"server": Quantity.of(wall_h * (n_nodes * w / W_PER_KW), "estimated",
+                                           f"{n_nodes} nodes x {w:g} W whole-machine power x wall-clock")}
+            text += f"; {w:g} W per node given"
+        else:
+            w = check_number("host_power_w", host_power_w, allow_zero=True)
+            comps["host"] = Quantity.of(wall_h * (n_nodes * w / W_PER_KW), "estimated",
+                                        f"{n_nodes} nodes x {w:g} W host (CPU, DRAM, NIC, fans) x wall-clock")
+            text += f"; host {w:g} W per node given"
+        changed = True
+    if idle_power_w is not None and idle_energy_kwh is not None:
+        raise ContradictoryInputError("give `idle_power_w` (per reserved node) or `idle_energy_kwh`, not both")
+    if idle_energy_kwh is not None:
+        comps["idle"] = Quantity(check_number("idle_energy_kwh", idle_energy_kwh, allow_zero=True),
+                                 method="estimated", basis="given idle/static energy of the reserved nodes")
+        text += " + given idle/static energy of the reserved nodes"
+        changed = True
+    elif idle_power_w is not None and need_wall("energy_kwh"):
+        w = check_number("idle_power_w", idle_power_w, allow_zero=True)
+        comps["idle"] = Quantity.of(wall_h * (n_nodes * w / W_PER_KW), "estimated",
+                                    f"{n_nodes} reserved nodes x {w:g} W idle/static power x wall-clock")
+        text += f" + idle/static power of {n_nodes} reserved nodes ({w:g} W each) over the wall-clock"
+        changed = True
+    fp.extra["power_scope"] = {"scope": scope, "nodes": n_nodes, "text": text}
+    fp.sources["scope"] = text
+    if changed and comps:
+        it = None
+        for q in comps.values():
+            it = q if it is None else it.plus(q)
+        fp.energy_by_component_kwh = comps
+        fp.it_energy_kwh = it.with_(basis=" + ".join(comps) + " energy")
+        fp.pue = hw.pue
+        fp.energy_kwh = assumptions.facility(fp.it_energy_kwh, hw.pue, "estimated")
+        fp.missing.pop("energy_kwh", None)
+        if hw.intensity is not None:
+            fp.co2e_kg = assumptions.carbon(fp.energy_kwh, hw.intensity, "estimated")
+            fp.missing.pop("co2e_kg", None)
+        if hw.price is not None and hw.price.per == "kwh":
+            cost = hw.price.cost(fp.gpu_hours, fp.energy_kwh)
+            if cost is not None:
+                fp.cost_usd = cost.with_(basis=hw.price.basis)
+    # carbon by component (each component's facility energy x intensity), then embodied
+    by_comp: dict[str, dict] = {}
+    if hw.intensity is not None and fp.pue is not None:
+        for name, q in fp.energy_by_component_kwh.items():
+            by_comp[name] = Quantity.of(q.range * fp.pue.range * hw.intensity.range / G_PER_KG, "estimated",
+                                        f"{name} energy x PUE x grid intensity").to_dict()
+    emb_q = None
+    if embodied:
+        if need_wall("embodied"):
+            e = _embodied.job_embodied(gpus=gpus, nodes=n_nodes, wall_clock_h=wall_h, **embodied_kw)
+            emb_q = e.total
+            fp.extra["embodied"] = e.to_dict()
+            by_comp["embodied"] = emb_q.to_dict()
+            fp.sources["embodied"] = e.accelerators.basis + "; " + e.servers.basis
+            if fp.co2e_kg is not None:
+                fp.co2e_kg = fp.co2e_kg.plus(emb_q).with_(basis="facility energy x grid intensity + embodied carbon")
+    if by_comp:
+        fp.extra["co2e_by_component_kg"] = by_comp
+    market = accounting.market_intensity(hw.intensity, market_g_per_kwh=market_g_per_kwh, cfe_fraction=cfe_fraction)
+    if market is not None:
+        if fp.energy_kwh is None:
+            fp.missing["market_based"] = "needs energy first"
+        else:
+            fp.extra["accounting"] = accounting.dual_report(fp.energy_kwh, hw.intensity, market, emb_q)
+            fp.sources["market"] = market.basis + "; " + accounting.SCOPE2_SOURCE
