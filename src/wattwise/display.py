@@ -193,6 +193,34 @@ def quantity_span(name: str, rng) -> str:
     return f"{f(rng.low)} to {f(rng.high)}"
 
 
+# --- text that came from users (run names, tags, variant names) -----------------------------------------------------
+
+_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe_text(text, one_line: bool = True) -> str:
+    """`text` without terminal escape sequences (colours, window titles, OSC 8 links) and control characters
+    (NUL, DEL, C1), newlines folded to spaces when `one_line`: what a terminal or a document may show of a
+    user-supplied name. Rich markup is not interpreted by callers that print through `Text`."""
+    s = _ANSI.sub("", str(text))
+    if one_line:
+        s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _CONTROL.sub("", s.replace("\t", " "))
+
+
+def csv_cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP: cells starting with = + - @ TAB CR get a
+    leading apostrophe), numbers unchanged."""
+    if not isinstance(value, str) or not value or value[0] not in "=+-@\t\r":
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
 # --- reading numbers typed by people ----------------------------------------------------------------------------------
 
 _SUFFIX = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}

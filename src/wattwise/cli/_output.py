@@ -49,6 +49,10 @@ def fit_table(cols: list[Col], rows: list[list[str]], title: str | None = None, 
     columns whose value is the same in every row move into the caption; then columns are dropped by priority
     (their names listed in the caption, `--json` has them all); text cells fold."""
     from rich.table import Table
+    from rich.text import Text
+
+    from ..display import safe_text
+    rows = [[safe_text(c) for c in r] for r in rows]   # user-supplied names: no escapes, no control characters
     width = width or console.width
     keep = list(range(len(cols)))
     notes: list[str] = []
@@ -75,14 +79,15 @@ def fit_table(cols: list[Col], rows: list[list[str]], title: str | None = None, 
         notes.append("not shown at this width: " + ", ".join(dropped) + " (wider terminal or --json)")
     if need(keep) > width:   # still too wide: one block per row, every value whole
         return _blocks(cols, rows, title, every)
-    t = Table(title=title, title_justify="left", caption="; ".join(notes) or None, caption_justify="left")
+    t = Table(title=Text(safe_text(title)) if title else None, title_justify="left",
+              caption=Text("; ".join(notes)) if notes else None, caption_justify="left")
     for i in keep:
         c = cols[i]
         fixed = c.kind in ("id", "number")
-        t.add_column(c.header, justify=c.justify, no_wrap=fixed, overflow="fold",
+        t.add_column(Text(safe_text(c.header)), justify=c.justify, no_wrap=fixed, overflow="fold",
                      min_width=_cell_width(c.kind, [r[i] for r in rows], c.header, c.min_width) if fixed else None)
     for r in rows:
-        t.add_row(*[r[i] for i in keep])
+        t.add_row(*[Text(r[i]) for i in keep])   # Text: a name like "[red]x" or "[/]" is shown, never parsed
     return t
 
 
@@ -90,7 +95,9 @@ def _blocks(cols: list[Col], rows: list[list[str]], title: str | None, keep: lis
     """Rows as blocks of 'header: value' lines (for terminals too narrow for the table)."""
     from rich.console import Group
     from rich.text import Text
-    lines: list = [Text(title, style="italic")] if title else []
+
+    from ..display import safe_text
+    lines: list = [Text(safe_text(title), style="italic")] if title else []
     for r in rows:
         first, rest = keep[0], keep[1:]
         lines.append(Text(f"{cols[first].header} {r[first]}", style="bold"))

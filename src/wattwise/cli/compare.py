@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.text import Text
 
 from .. import display
 from ..compress.variants import ledger_variants, read_variants
@@ -91,11 +92,12 @@ def compare_command(
         t = fit_table(cols, rows, title=f"Variants by {cost}: * = on the Pareto frontier")
         console.print(t)
         n = sum(mask)
-        console.print(f"{n} of {len(variants)} variants on the frontier ({cost} vs {accuracy}).")
+        console.print(Text(f"{n} of {len(variants)} variants on the frontier ({cost} vs {accuracy}).",
+                           overflow="fold"))
     if plot is not None:
         out = plot_pareto(variants, mask, cost, accuracy, plot, hib)
         if not as_json:
-            console.print(f"Pareto plot written to {out}")
+            console.print(Text(f"Pareto plot written to {out}"))
 
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,

@@ -47,7 +47,7 @@ def _fmt(x, what: str) -> str:
 
 
 def _summary(res) -> str:
-    """One line: id, status, exit code, wall-clock, energy and CO2e with their ranges, the zone."""
+    """One line: id, status, exit code, wall-clock, energy and CO2e with their ranges, the zone (plain text)."""
     fp = res.footprint
     parts = [f"wattwise: run {res.run_id} {res.status} (exit {res.exit_code})"]
     if fp is None:
@@ -130,7 +130,9 @@ def runs_list(project: PROJECT = None, tag: Annotated[Optional[str], typer.Optio
         return
     from ._output import Col, console, fit_table
     if not recs:
-        console.print("no runs" + (f" in project {project!r}" if project else "") + (f" tagged {tag!r}" if tag else ""))
+        from rich.text import Text
+        console.print(Text("no runs" + (f" in project {project!r}" if project else "")
+                           + (f" tagged {tag!r}" if tag else "")))
         return
     cols = [Col("id", "id"), Col("name", drop=2, min_width=12), Col("project", drop=3), Col("status", drop=1),
             Col("start", "number", drop=4), Col("wall-clock", "number"), Col("energy", "number"),
@@ -164,15 +166,16 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="Run id (a unique prefi
     if json_out:
         print_json(public_record(rec))
         return
+    safe = display.safe_text
     for k in RUN_KEYS:
-        typer.echo(f"{k:>20}: {_show_value(k, rec.get(k))}")
+        typer.echo(f"{k:>20}: {safe(_show_value(k, rec.get(k)))}")
     prov = rec.get("provenance", {})
     for k, v in prov.get("components", {}).items():
-        typer.echo(f"{'energy ' + k:>20}: {v}")
+        typer.echo(f"{'energy ' + safe(k):>20}: {safe(v)}")
     for k, v in prov.get("sources", {}).items():
-        typer.echo(f"{'source ' + k:>20}: {v}")
+        typer.echo(f"{'source ' + safe(k):>20}: {safe(v)}")
     for w in prov.get("warnings", []):
-        typer.echo(f"{'warning':>20}: {w}")
+        typer.echo(f"{'warning':>20}: {safe(w)}")
 
 
 @runs_app.command("export")
@@ -198,7 +201,7 @@ def runs_export(fmt: Annotated[str, typer.Option("--format", help="csv or json."
             row = {k: r.get(k) for k in CSV_KEYS}
             row["tags"] = ";".join(r.get("tags") or [])
             row["provenance"] = json.dumps(r.get("provenance", {}), default=str)
-            w.writerow(row)
+            w.writerow({k: display.csv_cell(v) for k, v in row.items()})
         text = buf.getvalue()
     if output:
         from ..files import atomic_write_text

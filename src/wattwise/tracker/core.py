@@ -35,9 +35,10 @@ def _after_fork_in_child() -> None:
     for t in list(_LIVE):
         t._forget_after_fork()
     _LIVE.clear()
-    from . import ids, ledgers
+    from . import ids, ledgers, signals
     ids._reset_after_fork()
     ledgers._reset_after_fork()
+    signals._reset_after_fork()
 
 
 if hasattr(os, "register_at_fork"):
