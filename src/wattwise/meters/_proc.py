@@ -139,12 +139,17 @@ class PsutilTree:
         self.pid = os.getpid() if pid is None else pid
         self.is_self = self.pid == os.getpid()
         self.children = children
-        self._proc = psutil.Process(self.pid)
+        try:
+            self._proc = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:  # gone already: only its reaped time (if we are its parent) is left
+            self._proc = None
         self._base_reaped_s = ProcessTree._own_reaped_s() if not self.is_self else 0.0
         self._last_cpu_s = 0.0
 
     def _one(self, p) -> tuple[float, int] | None:
         ps = self._ps
+        if p is None:
+            return None
         try:
             with p.oneshot():
                 t = p.cpu_times()
@@ -170,7 +175,7 @@ class PsutilTree:
                 cpu_s += one[0]
                 rss_b += one[1]
         kids = []
-        if self.children:
+        if self.children and self._proc is not None:
             try:
                 kids = self._proc.children(recursive=True)
             except (ps.NoSuchProcess, ps.AccessDenied):

@@ -6,6 +6,10 @@ Layout (Documentation/power/powercap/powercap.rst): /sys/class/powercap/intel-ra
 package and are not added again. Since Linux 5.10 `energy_uj` is readable by root only (CVE-2020-8694,
 "PLATYPUS"), hence the permission diagnosis.
 
+RAPL MMIO: on Intel client parts since Tiger Lake (and some servers) the processor_thermal driver exposes the
+same package domain through MMIO as `intel-rapl-mmio:N` (name 'package-N'). It is the same counter read another
+way, so a package is counted once: the MSR zone `intel-rapl:N` where readable, else the MMIO zone.
+
 RAPL covers the whole socket: every process on it, not only the tracked one (recorded in `source`).
 """
 
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from .base import MEASURED, MeterUnavailable, Reading, hostname
 
 DEFAULT_ROOT = "/sys/class/powercap"
+INTERFACES = ("intel-rapl", "intel-rapl-mmio")
 DOMAINS = {"package": "cpu", "dram": "memory"}
 # Accuracy band: RAPL package energy tracks wall-plug measurements closely on Haswell and later
 # (Khan et al. 2018, "RAPL in Action", ACM TOMPECS 3(2)); +/-5% is a wattwise assumption covering
@@ -45,6 +50,18 @@ def _read_name(path: str) -> str:
         return f.read().strip()
 
 
+def _label_of(root: str, energy_path: str, domain: str) -> str:
+    """The zone label ('package-0', 'package-0/dram') of an energy_uj path, for matching MSR and MMIO views."""
+    zone = os.path.dirname(energy_path)
+    try:
+        name = _read_name(zone)
+        if domain == "dram":
+            return f"{_read_name(os.path.dirname(zone))}/{name}"
+        return name
+    except OSError:
+        return zone
+
+
 def fix_command(paths: list[str]) -> str:
     """The exact command that makes these counters readable (until reboot)."""
     return "sudo chmod a+r " + " ".join(sorted(os.path.realpath(p) for p in paths))
@@ -59,7 +76,9 @@ def find_zones(root: str = DEFAULT_ROOT, domain: str = "package") -> list[_Zone]
                                "without RAPL, or the intel_rapl_common module is not loaded)")
     found: list[_Zone] = []
     denied: list[str] = []
-    packages = sorted(d for d in os.listdir(root) if d.startswith("intel-rapl:") and d.count(":") == 1)
+    entries = os.listdir(root)
+    # MSR zones first, then MMIO: a label already found through MSR is not read again through MMIO
+    packages = [d for prefix in INTERFACES for d in sorted(entries) if d.startswith(prefix + ":") and d.count(":") == 1]
     for pkg in packages:
         pkg_path = os.path.join(root, pkg)
         try:
@@ -79,6 +98,8 @@ def find_zones(root: str = DEFAULT_ROOT, domain: str = "package") -> list[_Zone]
                     except OSError:
                         continue
         for label, path in candidates:
+            if any(z.label == label for z in found):
+                continue  # the MMIO view of a package already read through MSR
             energy = os.path.join(path, "energy_uj")
             try:
                 now = _read_int(energy)
@@ -89,6 +110,8 @@ def find_zones(root: str = DEFAULT_ROOT, domain: str = "package") -> list[_Zone]
             except (OSError, ValueError):
                 continue
             found.append(_Zone(label, energy, max_uj, now, now))
+    found_labels = {z.label for z in found}
+    denied = [d for d in denied if _label_of(root, d, domain) not in found_labels]
     if denied:
         raise MeterUnavailable(
             f"RAPL: permission denied reading {len(denied)} counter(s) under {root} (since Linux 5.10 energy_uj is "

@@ -170,16 +170,34 @@ class MeterChain:
 
 def default_candidates(dist: dict | None, *, nvml=None, rapl_root: str | None = None,
                        pid: int | None = None) -> dict[str, list]:
-    """The default meter factories per component, in fallback order (nothing is started here)."""
-    from ..meters import cpu_fallback, memory, nvml as nvml_meter, rapl
-    root = rapl_root or os.environ.get("WATTWISE_RAPL_ROOT") or rapl.DEFAULT_ROOT
+    """The default meter factories per component, in fallback order (nothing is started here).
+
+    gpu: NVML counter -> NVML sampling -> AMD SMI counter -> AMD SMI sampling -> Jetson rails -> powermetrics;
+    cpu: RAPL package (powercap MSR, else MMIO zones) -> RAPL through perf events (no root) -> Jetson rails ->
+    powermetrics -> CPU share estimate -> TDP x utilisation estimate (RAPL through perf only when no powercap
+    root was named: `rapl_root` or WATTWISE_RAPL_ROOT);
+    memory: RAPL DRAM -> RAPL DRAM through perf -> Jetson rails -> W/GB model. Each meter's start() fails fast
+    (a missing device node, sysfs folder or platform) before importing any driver.
+    """
+    from ..meters import amd, cpu_fallback, cpu_share, jetson, memory, powermetrics, rapl, rapl_perf
+    from ..meters import nvml as nvml_meter
+    given = rapl_root or os.environ.get("WATTWISE_RAPL_ROOT")
+    root = given or rapl.DEFAULT_ROOT
+    # a powercap tree named explicitly (tests, containers with a bind mount) is the RAPL source: no perf fallback
+    perf = [] if given else [lambda: rapl_perf.RaplPerfMeter("package")]
+    perf_dram = [] if given else [lambda: rapl_perf.RaplPerfMeter("dram")]
     lr = dist.get("local_rank") if dist else None
     lws = dist.get("local_world_size") if dist else None
     return {
         "gpu": [lambda: nvml_meter.NvmlMeter(nvml, local_rank=lr, local_world_size=lws),
-                lambda: nvml_meter.NvmlMeter(nvml, sampling=True, local_rank=lr, local_world_size=lws)],
-        "cpu": [lambda: rapl.RaplMeter("package", root), lambda: cpu_fallback.CpuTdpMeter(pid=pid)],
-        "memory": [lambda: rapl.RaplMeter("dram", root), lambda: memory.MemoryModelMeter(pid=pid)],
+                lambda: nvml_meter.NvmlMeter(nvml, sampling=True, local_rank=lr, local_world_size=lws),
+                lambda: amd.AmdSmiMeter(), lambda: amd.AmdSmiMeter(sampling=True),
+                lambda: jetson.JetsonMeter("gpu"), lambda: powermetrics.PowermetricsMeter("gpu")],
+        "cpu": [lambda: rapl.RaplMeter("package", root), *perf, lambda: jetson.JetsonMeter("cpu"),
+                lambda: powermetrics.PowermetricsMeter("cpu"), lambda: cpu_share.CpuShareMeter(pid=pid),
+                lambda: cpu_fallback.CpuTdpMeter(pid=pid)],
+        "memory": [lambda: rapl.RaplMeter("dram", root), *perf_dram, lambda: jetson.JetsonMeter("memory"),
+                   lambda: memory.MemoryModelMeter(pid=pid)],
     }
 
 
