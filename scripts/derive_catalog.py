@@ -50,6 +50,14 @@ GPU_ALIASES = {
     "google_tpu_v6e": ["TPUv6e", "TPU-v6e", "Trillium", "v6e"],
     "intel_gaudi2": ["Gaudi2", "Gaudi-2", "HL-225"],
     "intel_gaudi3": ["Gaudi3", "Gaudi-3", "HL-325L"],
+    "google_tpu_v2": ["TPUv2", "TPU-v2", "v2"],
+    "google_tpu_v3": ["TPUv3", "TPU-v3", "v3"],
+    "nvidia_p100_sxm2_16gb": ["P100", "P100-SXM2", "P100-SXM2-16GB", "P100-16GB"],
+    "nvidia_p100_pcie_16gb": ["P100-PCIe", "P100-PCIe-16GB"],
+    "nvidia_k80": ["K80", "Tesla-K80"],
+    "nvidia_h800_sxm5_80gb": ["H800", "H800-SXM", "H800-SXM5", "H800-80GB"],
+    "nvidia_h20": ["H20", "H20-96GB"],
+    "nvidia_gb200": ["GB200", "GB200-NVL72", "B200-GB200"],
 }
 
 # The device names NVML / nvidia-smi report (`nvidia-smi --query-gpu=name`), as further aliases. NVML calls the
@@ -65,13 +73,83 @@ NVML_NAMES = {
     "nvidia_b200_hgx": ["NVIDIA B200"], "nvidia_l4": ["NVIDIA L4"], "nvidia_l40s": ["NVIDIA L40S"],
     "nvidia_t4": ["Tesla T4"], "nvidia_a10": ["NVIDIA A10"], "nvidia_a10g": ["NVIDIA A10G"],
     "nvidia_rtx_4090": ["NVIDIA GeForce RTX 4090"], "nvidia_rtx_3090": ["NVIDIA GeForce RTX 3090"],
+    "nvidia_p100_sxm2_16gb": ["Tesla P100-SXM2-16GB"], "nvidia_p100_pcie_16gb": ["Tesla P100-PCIE-16GB"],
+    "nvidia_k80": ["Tesla K80"],
 }
 
 # The curated table has one fp16_bf16 tensor column. Volta (V100) and Turing (T4) have FP16 tensor cores but no
 # BF16 (curated notes: "Volta has no TF32/BF16/FP8", "Turing: ... no BF16/TF32"); Google publishes TPU peaks
 # for bf16 only (cloud.google.com/tpu/docs/v4, v5e, v5p, v6e). Those cells stay blank rather than borrow a figure.
-NO_BF16 = {"nvidia_v100_sxm2_16gb", "nvidia_v100_sxm2_32gb", "nvidia_v100_pcie_16gb", "nvidia_t4"}
-NO_FP16 = {"google_tpu_v4", "google_tpu_v5e", "google_tpu_v5p", "google_tpu_v6e"}
+NO_BF16 = {"nvidia_v100_sxm2_16gb", "nvidia_v100_sxm2_32gb", "nvidia_v100_pcie_16gb", "nvidia_t4",
+           "nvidia_p100_sxm2_16gb", "nvidia_p100_pcie_16gb", "nvidia_k80"}
+NO_FP16 = {"google_tpu_v4", "google_tpu_v5e", "google_tpu_v5p", "google_tpu_v6e", "google_tpu_v2", "google_tpu_v3"}
+
+# Accelerators that published footprints use but accelerators_curated.csv lacks (issue 17: Strubell et al. 2019 on
+# P100, Patterson et al. 2021 on TPU v2/v3, DeepSeek on H800, ...). Same columns as the curated file (TFLOPS, dense);
+# each row names its primary source, cross-checked with Epoch AI "Data on Machine Learning Hardware" (CC BY 4.0,
+# shared/data/epoch_ml_hardware/ml_hardware.csv; the Epoch row is named in `epoch_hardware_name`).
+EXTRA_ACCELERATORS = [
+    dict(accelerator_id="google_tpu_v2", vendor="Google", model="TPU v2", form_factor="TPU board (4 chips/board)",
+         release_date="2017-05-01", memory_gb="16", tdp_w="280", tdp_w_estimate="", fp64_tflops="", fp32_tflops="",
+         tf32_tflops_dense="", fp16_bf16_tflops_dense="46", fp8_tflops_dense="", int8_tops_dense="",
+         epoch_hardware_name="Google TPU v2", source_url="https://dl.acm.org/doi/pdf/10.1145/3360307",
+         notes="Per chip. Jouppi et al., A Domain-Specific Supercomputer for Training Deep Neural Networks (CACM "
+               "63(7) 2020): 46 TFLOPS bf16, 16 GiB HBM, TDP 280 W; Patterson et al. 2021 (arXiv 2104.10350) "
+               "Table 4: chip TDP 280 W, footnote 12: peak 46 TFLOPS; Epoch AI agrees (date: Epoch)"),
+    dict(accelerator_id="google_tpu_v3", vendor="Google", model="TPU v3", form_factor="TPU board (4 chips/board)",
+         release_date="2018-05-18", memory_gb="32", tdp_w="450", tdp_w_estimate="", fp64_tflops="", fp32_tflops="",
+         tf32_tflops_dense="", fp16_bf16_tflops_dense="123", fp8_tflops_dense="", int8_tops_dense="",
+         epoch_hardware_name="Google TPU v3", source_url="https://dl.acm.org/doi/pdf/10.1145/3360307",
+         notes="Per chip. Jouppi et al. (CACM 63(7) 2020): 123 TFLOPS bf16, 32 GiB HBM, TDP 450 W; Patterson et al. "
+               "2021 Table 4: chip TDP 450 W, footnote 12: peak 123 TFLOPS; Google Cloud TPU system architecture "
+               "docs: 32 GiB HBM per chip; Epoch AI agrees (date: Epoch)"),
+    dict(accelerator_id="nvidia_p100_sxm2_16gb", vendor="NVIDIA", model="Tesla P100 SXM2 16GB", form_factor="SXM2",
+         release_date="2016-04-05", memory_gb="16", tdp_w="300", tdp_w_estimate="", fp64_tflops="5.3",
+         fp32_tflops="10.6", tf32_tflops_dense="", fp16_bf16_tflops_dense="21.2", fp8_tflops_dense="",
+         int8_tops_dense="", epoch_hardware_name="NVIDIA Tesla P100 SXM2",
+         source_url="https://images.nvidia.com/content/tesla/pdf/nvidia-tesla-p100-datasheet.pdf",
+         notes="Pascal, no tensor cores: fp16 is the half-precision (FP16x2) peak; no bf16. Datasheet: 5.3 / 10.6 / "
+               "21.2 TFLOPS FP64 / FP32 / FP16 with NVLink, 300 W, 16 GB CoWoS HBM2"),
+    dict(accelerator_id="nvidia_p100_pcie_16gb", vendor="NVIDIA", model="Tesla P100 PCIe 16GB", form_factor="PCIe",
+         release_date="2016-06-20", memory_gb="16", tdp_w="250", tdp_w_estimate="", fp64_tflops="4.7",
+         fp32_tflops="9.3", tf32_tflops_dense="", fp16_bf16_tflops_dense="18.7", fp8_tflops_dense="",
+         int8_tops_dense="", epoch_hardware_name="NVIDIA P100",
+         source_url="https://images.nvidia.com/content/tesla/pdf/nvidia-tesla-p100-PCIe-datasheet.pdf",
+         notes="Pascal, no tensor cores: fp16 is the half-precision peak; no bf16. Datasheet: 4.7 / 9.3 / 18.7 "
+               "TFLOPS FP64 / FP32 / FP16, 250 W, 16 GB HBM2 (a 12 GB version exists). The P100 of Strubell et al. "
+               "2019 (variant unstated)"),
+    dict(accelerator_id="nvidia_k80", vendor="NVIDIA", model="Tesla K80 (one GK210 GPU, half a board)",
+         form_factor="PCIe dual-GPU board", release_date="2014-11-17", memory_gb="12", tdp_w="150", tdp_w_estimate="",
+         fp64_tflops="1.455", fp32_tflops="4.365", tf32_tflops_dense="", fp16_bf16_tflops_dense="",
+         fp8_tflops_dense="", int8_tops_dense="", epoch_hardware_name="NVIDIA Tesla K80",
+         source_url="https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-product-literature/"
+                    "TeslaK80-datasheet.pdf",
+         notes="Per GPU, as NVML and the cloud count it (a board holds 2 GPUs): datasheet per board 2.91 TFLOPS "
+               "FP64 / 8.73 TFLOPS FP32 with GPU Boost, 24 GB, 300 W, halved here; no fp16/bf16 peak (Kepler)"),
+    dict(accelerator_id="nvidia_h800_sxm5_80gb", vendor="NVIDIA", model="H800 SXM5 80GB", form_factor="SXM5",
+         release_date="2023-03-21", memory_gb="80", tdp_w="700", tdp_w_estimate="", fp64_tflops="",
+         fp32_tflops="", tf32_tflops_dense="494.5", fp16_bf16_tflops_dense="989.5", fp8_tflops_dense="1979",
+         int8_tops_dense="1979", epoch_hardware_name="NVIDIA H800 SXM5",
+         source_url="https://www.techpowerup.com/gpu-specs/h800-sxm5.c3975",
+         notes="Export variant of the H100 SXM5 (same tensor cores, NVLink cut to 400 GB/s): tensor peaks = H100 "
+               "SXM5 datasheet dense values, 700 W, 80 GB (Epoch AI row, from TechPowerUp); FP64/FP32 left blank "
+               "(sources disagree). DeepSeek-V3 trained on 2,048 H800"),
+    dict(accelerator_id="nvidia_h20", vendor="NVIDIA", model="H20 (HGX H20)", form_factor="SXM5",
+         release_date="2023-11-09", memory_gb="96", tdp_w="400", tdp_w_estimate="", fp64_tflops="",
+         fp32_tflops="44", tf32_tflops_dense="74", fp16_bf16_tflops_dense="148", fp8_tflops_dense="296",
+         int8_tops_dense="296", epoch_hardware_name="NVIDIA HGX H20",
+         source_url="https://viperatech.com/shop/nvidia-hgx-h20/",
+         notes="China-market Hopper; NVIDIA publishes no public datasheet: values are Epoch AI's (from a reseller "
+               "spec sheet): 148 TFLOPS bf16 dense, 296 FP8, 44 FP32, 96 GB HBM3, 400 W"),
+    dict(accelerator_id="nvidia_gb200", vendor="NVIDIA", model="B200 in GB200 (per GPU)",
+         form_factor="GB200 superchip (2 GPUs + 1 Grace CPU)", release_date="2025-02-15", memory_gb="186",
+         tdp_w="1200", tdp_w_estimate="", fp64_tflops="45", fp32_tflops="90", tf32_tflops_dense="1250",
+         fp16_bf16_tflops_dense="2500", fp8_tflops_dense="5000", int8_tops_dense="5000",
+         epoch_hardware_name="NVIDIA GB200", source_url="https://www.nvidia.com/en-us/data-center/gb200-nvl72/",
+         notes="Per Blackwell GPU of a GB200 NVL72 rack: rack datasheet (sparse tensor figures) / 72 GPUs, halved "
+               "for dense (BF16 360 PF -> 2.5 PF, FP8 720 PF -> 5 PF, TF32 180 PF -> 1.25 PF); FP32 6,480 TF / 72, "
+               "FP64 3,240 TF / 72; 13.4 TB HBM3e / 72 = 186 GB; 1,200 W per GPU (Epoch AI)"),
+]
 
 # GPU names in the price tables -> accelerator ids (silybench normalises H100-80GB to SXM).
 PRICE_GPU = {
@@ -188,7 +266,13 @@ def tflops(x: str) -> str:
 
 def accelerators(shared: Path) -> set[str]:
     rows, ids = [], set()
-    for r in csv.DictReader(open(shared / "accelerators/accelerators_curated.csv", encoding="utf-8")):
+    curated = list(csv.DictReader(open(shared / "accelerators/accelerators_curated.csv", encoding="utf-8")))
+    epoch = {r["Hardware name"]: r for r in csv.DictReader(open(shared / "epoch_ml_hardware/ml_hardware.csv",
+                                                                 encoding="utf-8"))}
+    for r in EXTRA_ACCELERATORS:  # each extra row names an Epoch row that exists (a cross-check, not a copy)
+        assert r["epoch_hardware_name"] in epoch, r["epoch_hardware_name"]
+        assert r["accelerator_id"] not in {c["accelerator_id"] for c in curated}, r["accelerator_id"]
+    for r in curated + EXTRA_ACCELERATORS:
         aid = r["accelerator_id"]
         ids.add(aid)
         half = tflops(r["fp16_bf16_tflops_dense"])
@@ -361,7 +445,7 @@ Derived by `scripts/derive_catalog.py` from the raw data described in the reposi
 
 | table | source | licence | attribution |
 |---|---|---|---|
-| accelerators.csv | vendor datasheets, cross-checked with Epoch AI "Data on Machine Learning Hardware" | facts from datasheets (composed); Epoch data CC BY 4.0 | Epoch AI, "Data on Machine Learning Hardware" |
+| accelerators.csv | vendor datasheets, cross-checked with Epoch AI "Data on Machine Learning Hardware"; extra rows (TPU v2/v3, P100, K80, H800, H20, GB200) in `derive_catalog.py` EXTRA_ACCELERATORS, each with its primary source (Jouppi et al. CACM 2020 and Patterson et al. 2021 for TPUs; NVIDIA datasheets) or, for H800/H20 which NVIDIA documents only outside its public datasheets, Epoch AI's values | facts from datasheets (composed); Epoch data CC BY 4.0 | Epoch AI, "Data on Machine Learning Hardware" |
 | zones_countries.csv | Our World in Data, carbon intensity of electricity; ISO 3166-1 alpha-2 codes from eco2ai 0.3.12 carbon_index.csv | CC BY 4.0 (codes: facts, eco2ai Apache-2.0) | Our World in Data, based on Ember and Energy Institute |
 | zones_us_states.csv | US EPA eGRID2023 (STC2ERTA), via codecarbon 3.3.2 | US government work (public domain); codecarbon file MIT | US EPA eGRID; codecarbon |
 | zones_electricitymaps.csv | Electricity Maps yearly averages, via Green Web Foundation co2.js | **ODbL 1.0** (share-alike: a database derived from this table must stay ODbL) | Electricity Maps |

@@ -43,7 +43,7 @@ def apply_measured(training, hw, *, tokens: float, days: float | None, j_per_tok
     inf = training.inference
     comps: dict[str, Quantity] = {}
     if j_per_token is not None:
-        j = check_number("serving_j_per_token", j_per_token)
+        j = check_number("serving_j_per_token", j_per_token, allow_zero=True)
         comps["generation"] = Quantity(tokens * j / J_PER_KWH, method="estimated",
                                        basis=f"{tokens:.4g} tokens x {j:g} J/token (measured, given)")
     elif inf.it_energy_kwh is not None:
