@@ -178,3 +178,11 @@ def test_psutil_tree_counts_children():
     assert tree.sample()[0] >= cpu
     other = PsutilTree(child.pid, psutil=psutil)  # a finished process: no error, no time
     assert other.sample()[0] >= 0
+
+
+def test_unknown_model_on_bare_metal_charges_busy_cpus_only(tmp_path):
+    make_cpus(tmp_path, model_name="AMD EPYC 9R14 96-Core Processor", vendor="AuthenticAMD", family=25, model=17,
+              sockets=2, cores_per_socket=96, threads_per_core=2)
+    plan = plan_for(read_cpu_info(str(tmp_path)), CpuLimit(384.0))
+    assert plan.method == "ccf" and plan.idle_w.central == 0 and "bare metal" in plan.text
+    assert plan.busy_w.central == pytest.approx((2.282155106707317 + 2.1958768628048784) / 2, rel=1e-5)

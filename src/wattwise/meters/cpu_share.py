@@ -16,7 +16,8 @@ Methods, chosen in this order (the method and its range are always in `source`):
    hypervisor masks the model), for the provider from DMI (else the spread over AWS, Azure and GCP), with
    linear interpolation on utilisation: power = vCPUs x (min + u x (max - min)), u = CPU seconds / (wall x
    vCPUs), vCPUs = the CPUs this process may use (affinity, cgroup cpuset, cgroup quota). So the idle power of
-   the allocated vCPUs is charged, as CCF does for a VM.
+   the allocated vCPUs is charged, as CCF does for a VM. On bare metal with an unknown model only busy CPUs
+   are charged, at CCF's full-load figure (a shared host's idle CPUs are not the job's).
 
 Ranges (wattwise assumptions, always flagged as estimates): TDP methods x0.5-x1.25 of the central value
 (sustained package power is often well under TDP; turbo may exceed it); CCF x0.75-x1.5 of the span over the
@@ -37,7 +38,8 @@ from .base import ESTIMATED, Reading, hostname
 TDP_FACTOR = Range(0.5, 1.0, 1.25)
 CCF_FACTOR = Range(0.75, 1.0, 1.5)
 GA_SOURCE = ("Green Algorithms TDP_cpu.csv v3.0 (Lannelongue et al. 2021, CC BY 4.0), catalog/data/cpus_cores.csv")
-CCF_SOURCE = "Cloud Carbon Footprint ccf-coefficients use coefficients (SPECpower; Apache-2.0), catalog/data/cpu_ccf_use.csv"
+CCF_SOURCE = ("Cloud Carbon Footprint ccf-coefficients use coefficients (SPECpower; Apache-2.0), "
+              "catalog/data/cpu_ccf_use.csv")
 
 # x86 family/model -> CCF microarchitecture. Intel family 6 model numbers: Linux arch/x86/include/asm/
 # intel-family.h (SANDYBRIDGE_X 0x2D ... GRANITERAPIDS_X 0xAD); Skylake-SP vs Cascade Lake share model 0x55 and
@@ -221,6 +223,14 @@ def plan_for(info: CpuInfo, limit: CpuLimit, *, provider: str | None = None, tdp
     idle_r = idle * CCF_FACTOR
     c = full.central - idle.central
     busy = Range(min(CCF_FACTOR.low * (full.low - idle.low), c), c, max(CCF_FACTOR.high * (full.high - idle.high), c))
+    if not info.hypervisor:
+        # bare metal with an unknown model: the host's CPUs are not this job's, so no idle power is charged; each
+        # busy logical CPU costs CCF's full-load figure (as the TDP methods charge busy CPUs only)
+        busy = full * CCF_FACTOR
+        return Plan("ccf", Range(busy.low, full.central, busy.high), Range.point(0.0), limit.cpus,
+                    f"CPU {info.model_name!r} ({how}; bare metal, model not in the tables): {full.central:.3g} W "
+                    f"per busy logical CPU (CCF full-load per-vCPU figure; {which}; {CCF_SOURCE}) x CPU seconds, no idle "
+                    f"charge; range x0.75-x1.5 of the CCF span (wattwise assumption); {where}")
     return Plan("ccf", busy, idle_r, limit.cpus,
                 f"CPU {info.model_name!r} ({how}{'; VM' if info.hypervisor else ''}): per-vCPU {idle.central:.3g} W "
                 f"idle to {full.central:.3g} W full load, linear in utilisation, x {limit.cpus:g} allocated vCPU(s) "
