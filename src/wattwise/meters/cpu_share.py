@@ -229,8 +229,8 @@ def plan_for(info: CpuInfo, limit: CpuLimit, *, provider: str | None = None, tdp
         busy = full * CCF_FACTOR
         return Plan("ccf", Range(busy.low, full.central, busy.high), Range.point(0.0), limit.cpus,
                     f"CPU {info.model_name!r} ({how}; bare metal, model not in the tables): {full.central:.3g} W "
-                    f"per busy logical CPU (CCF full-load per-vCPU figure; {which}; {CCF_SOURCE}) x CPU seconds, no idle "
-                    f"charge; range x0.75-x1.5 of the CCF span (wattwise assumption); {where}")
+                    f"per busy logical CPU (CCF full-load per-vCPU figure; {which}; {CCF_SOURCE}) x CPU seconds, "
+                    f"no idle charge; range x0.75-x1.5 of the CCF span (wattwise assumption); {where}")
     return Plan("ccf", busy, idle_r, limit.cpus,
                 f"CPU {info.model_name!r} ({how}{'; VM' if info.hypervisor else ''}): per-vCPU {idle.central:.3g} W "
                 f"idle to {full.central:.3g} W full load, linear in utilisation, x {limit.cpus:g} allocated vCPU(s) "
