@@ -195,6 +195,13 @@ def measure_generation(model, prompts: Sequence, *, batch_sizes: Iterable[int] =
     given_i = None if intensity_g_per_kwh is None else assumptions.intensity(None, intensity_g_per_kwh)[0]
     device = next(model.parameters()).device
     model.eval()
+    import inspect
+    # transformers >= 5.2x names the KV cache `cache` (`past_key_values` is deprecated); older ones the latter
+    cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+    def cache_of(o):
+        c = getattr(o, "cache", None)
+        return c if c is not None else o.past_key_values
     out: list[GenerationMeasurement] = []
     for b in sizes:
         batch = [ids[i % len(ids)] for i in range(b)]
@@ -207,13 +214,13 @@ def measure_generation(model, prompts: Sequence, *, batch_sizes: Iterable[int] =
 
             def prefill():
                 o = model(input_ids=x, use_cache=True)
-                state["past"], state["next"] = o.past_key_values, o.logits[:, -1:].argmax(-1)
+                state["past"], state["next"] = cache_of(o), o.logits[:, -1:].argmax(-1)
 
             def decode():
                 past, nxt = state["past"], state["next"]
                 for _ in range(new):
-                    o = model(input_ids=nxt, past_key_values=past, use_cache=True)
-                    past, nxt = o.past_key_values, o.logits[:, -1:].argmax(-1)
+                    o = model(input_ids=nxt, use_cache=True, **{cache_kw: past})
+                    past, nxt = cache_of(o), o.logits[:, -1:].argmax(-1)
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
 
