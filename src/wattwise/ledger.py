@@ -157,23 +157,22 @@ class Ledger:
 
     def _open(self) -> None:
         self._check_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise LedgerError(f"cannot create the ledger folder {self.path.parent}: {e.strerror or e}") from None
+        if self.create:
+            self._create_private()
         self._check_header()
-        target = self.path.resolve().as_uri() + "?mode=rw" if not self.create else str(self.path)
-        try:
-            con = sqlite3.connect(target, timeout=self.timeout_s, isolation_level=None, check_same_thread=False,
-                                  uri=not self.create)
-        except sqlite3.OperationalError as e:
-            raise LedgerError(f"cannot open the ledger {self.path}: {e}") from None
+        con = self._connect()
         self._con = con
         try:
             con.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
-            self._retry(self._init_schema)
-            self._retry(lambda: con.execute("PRAGMA journal_mode=WAL").fetchone())
-            con.execute("PRAGMA synchronous=NORMAL")
+            if self.create:
+                self._retry(self._init_schema)
+                self._retry(lambda: con.execute("PRAGMA journal_mode=WAL").fetchone())
+                con.execute("PRAGMA synchronous=NORMAL")
+                # the WAL is folded back into the database every ~1,000 pages and truncated to 4 MiB after it
+                con.execute("PRAGMA wal_autocheckpoint=1000")
+                con.execute(f"PRAGMA journal_size_limit={4 * 1024 * 1024}")
+            else:
+                self._check_readable_schema()
         except sqlite3.DatabaseError as e:
             con.close()
             self._con = None
@@ -186,6 +185,66 @@ class Ledger:
         if self.create:   # checkpoints that found this ledger locked earlier: written now
             from .tracker.spool import flush
             flush(self)
+
+    def _create_private(self) -> None:
+        """The folder (0700) and an empty ledger file (0600) when they do not exist: runs name hosts, commands
+        and projects, so other users of the machine cannot read them by default."""
+        folder = self.path.parent
+        try:
+            if not folder.exists():
+                folder.mkdir(parents=True, mode=0o700)
+                os.chmod(folder, 0o700)
+            if not self.path.exists():
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                os.close(fd)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise LedgerError(f"cannot create the ledger {self.path}: {e.strerror or e}") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        """Read-write for writers; read-only (`mode=ro`, else `immutable=1` on a read-only mount or another user's
+        file) for read commands, which never create, migrate or lock the file."""
+        kw = dict(timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
+        if self.create:
+            try:
+                return sqlite3.connect(str(self.path), **kw)
+            except sqlite3.OperationalError as e:
+                raise LedgerError(f"cannot open the ledger {self.path}: {e}") from None
+        uri = self.path.resolve().as_uri()
+        last = None
+        # no -wal file: no writer has the ledger open, and a read-only WAL connection would leave -wal/-shm
+        # files behind: read it as immutable. Otherwise read-only next to the live writer.
+        live = Path(str(self.path) + "-wal").exists()
+        for q in (("?mode=ro", "?mode=ro&immutable=1") if live else ("?mode=ro&immutable=1", "?mode=ro")):
+            try:
+                con = sqlite3.connect(uri + q, uri=True, **kw)
+                con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return con
+            except sqlite3.DatabaseError as e:
+                last = e
+                try:
+                    con.close()
+                except Exception:  # noqa: BLE001
+                    pass
+        raise LedgerError(f"cannot read the ledger {self.path}: {last}") from None
+
+    def _check_readable_schema(self) -> None:
+        con = self._con
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            raise LedgerError(f"{self.path} is not a wattwise ledger (application_id {app_id:#x}); it was left "
+                              "untouched")
+        if version > SCHEMA_VERSION:
+            raise LedgerError(f"{self.path} has ledger schema version {version}, newer than this wattwise "
+                              f"understands ({SCHEMA_VERSION}); upgrade wattwise")
+        if version < SCHEMA_VERSION:
+            if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK):
+                Ledger(self.path, timeout_s=self.timeout_s).close()   # upgrade in place once, then read
+            else:
+                raise LedgerError(f"{self.path} has ledger schema version {version}; this wattwise reads version "
+                                  f"{SCHEMA_VERSION}: open it once with write access to upgrade it")
 
     def _init_schema(self) -> None:
         con = self._con
