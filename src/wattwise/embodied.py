@@ -57,6 +57,7 @@ class Embodied:
     accelerators: Quantity
     servers: Quantity
     share: Range        # the job's share of one unit's life (hours / (life x utilisation))
+    sources: str = ""   # where the default per-unit values, life and utilisation come from
 
     @property
     def total(self) -> Quantity:
@@ -95,16 +96,14 @@ def job_embodied(*, gpus: int, nodes: int, wall_clock_h: float | Range, gpu_kg: 
     hours = Range.of(wall_clock_h)
     # share = hours / (life_h x u): the low end takes the longest life, the high end the shortest
     share = hours / (life * HOURS_PER_YEAR * u)
-    how = (f"life {_span(life)} years x utilisation {u:g}"
-           + ("" if lifetime_years is not None or utilisation is not None else f" ({LIFETIME_SOURCE}; "
-                                                                               f"{UTILISATION_SOURCE})"))
+    how = f"{_span(life)}-year life x {u:g} utilisation"
     acc = Quantity.of(share * g * gpus, "estimated",
-                      f"{gpus} accelerators x {_span(g)} kg x {hours.central:,.0f} h / ({how})"
-                      + ("" if gpu_kg is not None else f"; {GPU_SOURCE}"))
+                      f"{gpus} accelerators x {_span(g)} kg x {hours.central:,.0f} h / ({how})")
     srv = Quantity.of(share * s * nodes, "estimated",
-                      f"{nodes} servers x {_span(s)} kg x {hours.central:,.0f} h / ({how})"
-                      + ("" if server_kg is not None else f"; {SERVER_SOURCE}"))
-    return Embodied(acc, srv, share)
+                      f"{nodes} servers x {_span(s)} kg x {hours.central:,.0f} h / ({how})")
+    cited = [GPU_SOURCE if gpu_kg is None else "", SERVER_SOURCE if server_kg is None else "",
+             LIFETIME_SOURCE if lifetime_years is None else "", UTILISATION_SOURCE if utilisation is None else ""]
+    return Embodied(acc, srv, share, "; ".join(c for c in cited if c) or "all per-unit values given")
 
 
 def _span(r: Range) -> str:

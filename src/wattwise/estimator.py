@@ -511,7 +511,7 @@ def _whole_bill(fp: Footprint, hw: _Hardware, *, gpus, scope, nodes, gpus_per_no
             emb_q = e.total
             fp.extra["embodied"] = e.to_dict()
             by_comp["embodied"] = emb_q.to_dict()
-            fp.sources["embodied"] = e.accelerators.basis + "; " + e.servers.basis
+            fp.sources["embodied"] = f"{e.accelerators.basis} + {e.servers.basis}; {e.sources}"
             if fp.co2e_kg is not None:
                 fp.co2e_kg = fp.co2e_kg.plus(emb_q).with_(basis="facility energy x grid intensity + embodied carbon")
     if by_comp:

@@ -44,6 +44,46 @@ INF_TOKENS = Annotated[Num, typer.Option("--inference-tokens", help="Tokens serv
 INF_PER_DAY = Annotated[Num, typer.Option("--inference-tokens-per-day", help="Tokens served per day.")]
 INF_DAYS = Annotated[Num, typer.Option("--inference-days", help="Days of serving (with --inference-tokens-per-day).")]
 JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+# the whole bill (issue 17)
+SCOPE = Annotated[Optional[str], typer.Option("--scope", help="Power scope: board (accelerators only, default), "
+                                              "system (--power-w per accelerator incl. its host share, as Patterson "
+                                              "et al.), server (whole machines: + --host-power-w or --server-power-w, "
+                                              "as Strubell et al.).")]
+NODES = Annotated[Optional[int], typer.Option("--nodes", help="Servers reserved (default: GPUs / --gpus-per-node).")]
+PER_NODE = Annotated[Optional[int], typer.Option("--gpus-per-node", help="Accelerators per server (default 8).")]
+HOST_W = Annotated[Num, typer.Option("--host-power-w", help="Host CPU + DRAM + NIC + fans per node, W (scope server).")]
+SERVER_W = Annotated[Num, typer.Option("--server-power-w", help="Whole-machine power per node, W (scope server).")]
+IDLE_W = Annotated[Num, typer.Option("--idle-power-w", help="Idle/static power per reserved node over the wall-clock, "
+                                     "W.")]
+IDLE_KWH = Annotated[Num, typer.Option("--idle-energy-kwh", help="Idle/static energy of the reserved nodes, kWh.")]
+EMBODIED = Annotated[bool, typer.Option("--embodied/--no-embodied", help="Add the hardware's embodied (manufacturing) "
+                                        "carbon, amortised over its life (default off).")]
+EMB_GPU = Annotated[Num, typer.Option("--embodied-gpu-kg", help="kg CO2e per accelerator (default 150, range 60-318).")]
+EMB_SRV = Annotated[Num, typer.Option("--embodied-server-kg", help="kg CO2e per server without accelerators "
+                                      "(default 2,500, range 1,000-2,500).")]
+EMB_LIFE = Annotated[Num, typer.Option("--embodied-years", help="Hardware life for embodied carbon (default 6, 4 for "
+                                       "the high end).")]
+EMB_UTIL = Annotated[Num, typer.Option("--embodied-utilisation", help="Share of its life the hardware is busy "
+                                       "(default 0.85).")]
+MARKET = Annotated[Num, typer.Option("--market-intensity", help="Market-based factor, gCO2e/kWh (residual mix or "
+                                     "supplier rate): reported next to the location-based CO2e.")]
+CFE = Annotated[Num, typer.Option("--cfe-fraction", help="Share of the energy covered by PPAs/RECs (0-1), for the "
+                                  "market-based figure.")]
+LBS_I = Annotated[Num, typer.Option("--intensity-lbs", help="Grid intensity in lbs CO2e/kWh (instead of --intensity).")]
+LBS = Annotated[bool, typer.Option("--lbs", help="Also print CO2e in lbs.")]
+TPS = Annotated[Num, typer.Option("--tokens-per-s-per-gpu", help="Training throughput in tokens/s per GPU (with "
+                                  "--tokens).")]
+HOURS = Annotated[Num, typer.Option("--duration-h", help="Wall-clock hours, if known.")]
+DAYS = Annotated[Num, typer.Option("--duration-days", help="Wall-clock days, if known.")]
+SERVE_J = Annotated[Num, typer.Option("--serving-j-per-token", help="Measured J per generated token (wattwise "
+                                      "bench-serve), for the serving projection.")]
+REPLICAS = Annotated[Optional[int], typer.Option("--serving-replicas", help="Serving replicas kept resident.")]
+RESIDENT = Annotated[Num, typer.Option("--serving-resident-power-w", help="Resident/idle power per replica, W, over "
+                                       "--inference-days.")]
+PARTS = Annotated[Optional[str], typer.Option("--parts", help="A JSON file (YAML too when PyYAML is installed) of "
+                                              "parts, each its own gpu, gpus, gpu_hours, power_w, region...; a list, "
+                                              "or {\"common\": {...}, \"parts\": [...]}. Flags given apply to "
+                                              "every part.")]
 
 
 def _job(params, active_params, arch, seq, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s, power_w,
@@ -72,17 +112,50 @@ def estimate_command(params: PARAMS = None, active_params: ACTIVE = None, arch: 
                                                             "--region).")] = None,
                      pue: PUE = None, provider: PROVIDER = None, price: PRICE = None, elec: ELEC = None,
                      hw_usd: HW_USD = None, hw_years: HW_YEARS = None, inf_tokens: INF_TOKENS = None,
-                     inf_per_day: INF_PER_DAY = None, inf_days: INF_DAYS = None, as_json: JSON = False) -> None:
+                     inf_per_day: INF_PER_DAY = None, inf_days: INF_DAYS = None, scope: SCOPE = None,
+                     nodes: NODES = None, per_node: PER_NODE = None, host_w: HOST_W = None, server_w: SERVER_W = None,
+                     idle_w: IDLE_W = None, idle_kwh: IDLE_KWH = None, embodied: EMBODIED = False,
+                     emb_gpu: EMB_GPU = None, emb_srv: EMB_SRV = None, emb_life: EMB_LIFE = None,
+                     emb_util: EMB_UTIL = None, market: MARKET = None, cfe: CFE = None, lbs_i: LBS_I = None,
+                     lbs: LBS = False, tps: TPS = None, hours: HOURS = None, days: DAYS = None,
+                     serve_j: SERVE_J = None, replicas: REPLICAS = None, resident: RESIDENT = None,
+                     parts: PARTS = None, as_json: JSON = False) -> None:
     job = _job(params, active_params, arch, seq, tokens, flops, gpu, gpus, dtype, mfu, flop_per_s, gpu_hours, duration_s,
                power_w, energy_kwh, pue, provider, price, elec, hw_usd, hw_years, inf_tokens, inf_per_day, inf_days)
-    fp = estimate(region=region, intensity_g_per_kwh=fmt.parse_quantity("intensity", intensity), **job)
+    q = fmt.parse_quantity
+    bill = dict(scope=scope, nodes=nodes, gpus_per_node=per_node, host_power_w=q("host-power-w", host_w),
+                server_power_w=q("server-power-w", server_w), idle_power_w=q("idle-power-w", idle_w),
+                idle_energy_kwh=q("idle-energy-kwh", idle_kwh), embodied=embodied,
+                embodied_gpu_kg=q("embodied-gpu-kg", emb_gpu), embodied_server_kg=q("embodied-server-kg", emb_srv),
+                embodied_lifetime_years=q("embodied-years", emb_life),
+                embodied_utilisation=q("embodied-utilisation", emb_util),
+                market_intensity_g_per_kwh=q("market-intensity", market), cfe_fraction=q("cfe-fraction", cfe),
+                intensity_lbs_per_kwh=q("intensity-lbs", lbs_i), tokens_per_s_per_gpu=q("tokens-per-s-per-gpu", tps),
+                duration_h=q("duration-h", hours), duration_days=q("duration-days", days),
+                serving_j_per_token=q("serving-j-per-token", serve_j), serving_replicas=replicas,
+                serving_resident_power_w=q("serving-resident-power-w", resident))
+    every = {"region": region, "intensity_g_per_kwh": q("intensity", intensity), **job, **bill}
+    if parts is not None:
+        from ..parts import estimate_parts, load_parts
+        part_list, common = load_parts(parts)
+        # flags left at their defaults do not override the file; given ones apply to every part
+        defaults = {"gpus": 1, "embodied": False}
+        flags = {k: v for k, v in every.items() if v is not None and defaults.get(k, object()) != v}
+        fp = estimate_parts(part_list, **{**common, **flags})
+    else:
+        fp = estimate(**every)
     if all(fp.ranges.get(q) is None for q in QUANTITIES):
         raise MissingInputError("nothing to estimate: give the job, e.g. --params 7e9 --tokens 1.4e12 (or --flops, "
                                 "--arch with --tokens, --gpu-hours, --energy-kwh); see wattwise estimate --help")
     if as_json:
-        print_json(fp.to_dict())
+        d = fp.to_dict()
+        if lbs and fp.co2e_kg is not None:
+            from ..accounting import lbs as to_lbs
+            d["co2e_lbs"] = to_lbs(fp.co2e_kg).to_dict()
+        print_json(d)
         return
     print_footprint(fp, title="Estimated footprint")
+    print_whole_bill(fp, lbs=lbs)
 
 
 def _zone_label(key: str) -> str:
@@ -129,6 +202,44 @@ def print_footprint(fp: Footprint, title: str) -> None:
     console.print("[bold]Sources[/bold]")
     for key, text in fp.sources.items():
         console.print(f"  [cyan]{key}[/cyan]: {text}", soft_wrap=True)
+
+
+def print_whole_bill(fp: Footprint, lbs: bool = False) -> None:
+    """The scope of power (always), then what the whole bill adds: parts, carbon by component (embodied
+    included), market-based next to location-based, lbs."""
+    from ..footprint import Quantity
+    scope = fp.extra.get("power_scope") or {}
+    if scope:
+        console.print(f"[bold]Power scope[/bold]: {scope.get('scope')} - {scope.get('text', '')}", soft_wrap=True)
+    rows = fp.extra.get("parts")
+    if rows:
+        t = Table(title=f"Parts ({len(rows)})", title_justify="left")
+        for col in ("Part", "Hardware", "Zone", "Energy", "CO2e"):
+            t.add_column(col, justify="left" if col in ("Part", "Hardware", "Zone") else "right")
+        for r in rows:
+            t.add_row(r["name"], r.get("hardware") or "-", r.get("zone") or "-",
+                      fmt.energy(r["energy_kwh"]["central"]) if "energy_kwh" in r else "n/a",
+                      fmt.co2e(r["co2e_kg"]["central"]) if "co2e_kg" in r else "n/a")
+        console.print(t)
+    by = fp.extra.get("co2e_by_component_kg") or {}
+    if len(by) > 1 or "embodied" in by:
+        t = Table(title="Carbon by component", title_justify="left")
+        for col in ("Component", "Central", "Range (low - high)"):
+            t.add_column(col, justify="left" if col == "Component" else "right")
+        for name, d in by.items():
+            qq = Quantity.from_dict(d)
+            t.add_row(name, fmt.co2e(qq), fmt.quantity_span("co2e_kg", qq))
+        console.print(t)
+    acc = fp.extra.get("accounting")
+    if acc:
+        loc, mkt = Quantity.from_dict(acc["location_based_kg"]), Quantity.from_dict(acc["market_based_kg"])
+        console.print(f"[bold]Scope 2[/bold]: location-based {fmt.co2e(loc)}, market-based {fmt.co2e(mkt)} "
+                      f"({acc['basis']})", soft_wrap=True)
+    if lbs and fp.co2e_kg is not None:
+        from ..accounting import lbs as to_lbs
+        x = to_lbs(fp.co2e_kg)
+        span = "" if x.exact else f" ({fmt.plain(x.low)} to {fmt.plain(x.high)})"
+        console.print(f"[bold]Carbon in lbs[/bold]: {fmt.plain(x, 'lbs CO2e')}{span}")
 
 
 def where_command(params: PARAMS = None, active_params: ACTIVE = None, arch: ARCH = None, seq: SEQ = None, tokens: TOKENS = None, flops: FLOPS = None,
