@@ -206,3 +206,21 @@ def test_serving_projection_with_resident_power_reproduces_bloom_api_energy():
     assert float(inf.energy_kwh) * 1000 / BLOOM_API["requests"] == pytest.approx(3.96, abs=0.01)
     assert set(inf.energy_by_component_kwh) == {"generation", "resident"}
     assert float(fp.lifetime.energy_kwh) == pytest.approx(float(fp.energy_kwh) + float(inf.energy_kwh))
+
+
+def test_card_of_an_estimate_shows_scope_components_embodied_and_market():
+    from wattwise.report import card_from_estimate
+    fp = wattwise.estimate(gpu="A100-80GB", gpus=384, nodes=48, gpu_hours=1_082_990, power_w=400,
+                           intensity_g_per_kwh=57, pue=1.0, idle_energy_kwh=256_646, embodied=True,
+                           market_intensity_g_per_kwh=20)
+    card = card_from_estimate(fp)
+    text = " ".join(card.notes)
+    assert "Power scope: board" in text and "idle" in text and "embodied 11.2 t CO2e" in text
+    assert "market-based" in text
+    assert any(c.name == "embodied carbon per unit, life and utilisation" for c in card.methods)
+    for fmt in ("md", "json", "html", "latex", "modelcard"):
+        assert card.render(fmt)
+    # a round trip through the estimate's JSON keeps the whole bill on the card
+    from wattwise.report.from_estimate import footprint_from_dict
+    again = card_from_estimate(footprint_from_dict(json.loads(json.dumps(fp.to_dict()))))
+    assert again.notes == card.notes

@@ -8,7 +8,7 @@ from ..errors import InvalidValueError
 from ..footprint import Footprint
 from .figures import quantity_figure
 from .methods import dedup, estimate_constants, flops_basis, zone_info
-from .model import LABELS, TOTAL_KEYS, UNITS, Card, Figure, Zone, generator_name
+from .model import COMPONENTS, LABELS, TOTAL_KEYS, UNITS, Card, Figure, Zone, generator_name
 from .pareto_table import pareto_constant, pareto_table
 from .projection import INFER_KEYS
 
@@ -54,8 +54,9 @@ def card_from_estimate(fp: Footprint, *, title: str | None = None, variants: Seq
         q = fp.it_energy_kwh if k == "it_energy_kwh" else getattr(fp, k)
         totals[k] = quantity_figure(k, q, None if q is None else _basis(fp, k), estimate=estimate,
                                     missing_basis=fp.missing.get(k, ""))
+    # the card's components are gpu/cpu/memory; the whole bill's others (host, server, system, idle) go to notes
     comps = {c: quantity_figure(c, q, fp.sources.get("power") or q.basis, estimate=estimate)
-             for c, q in fp.energy_by_component_kwh.items()}
+             for c, q in fp.energy_by_component_kwh.items() if c in COMPONENTS}
     zones = []
     if fp.zone or fp.intensity_g_per_kwh is not None:
         inten = float(fp.intensity_g_per_kwh) if fp.intensity_g_per_kwh is not None else None
@@ -73,6 +74,7 @@ def card_from_estimate(fp: Footprint, *, title: str | None = None, variants: Seq
     notes = ["Estimated before (or instead of) running: every figure comes from the inputs and the constants "
              "under Methods, with the low/high range their uncertainty spans. Measure the run with the tracker "
              "to replace it."]
+    notes += whole_bill_notes(fp)
     inputs = {k: v for k, v in fp.inputs.items() if isinstance(v, (int, float, str, bool)) or v is None}
     return Card(title=title or "Efficiency card: estimate", kind="estimate",
                 generator=generator or generator_name(),
@@ -81,6 +83,40 @@ def card_from_estimate(fp: Footprint, *, title: str | None = None, variants: Seq
                 price_basis=[fp.sources["cost"]] if fp.sources.get("cost") else [],
                 period={"start_utc": None, "end_utc": None}, counts={"runs": 0}, runs=[],
                 methods=dedup(methods), inference=inf, pareto=pareto, notes=notes, warnings=warnings)
+
+
+def whole_bill_notes(fp: Footprint) -> list[str]:
+    """The card's lines for the whole bill of an estimate: the scope of power (always), energy components
+    beyond gpu/cpu/memory, carbon by component (embodied included), location- vs market-based, the parts."""
+    from .. import display
+    from ..footprint import Quantity
+
+    def co2(d) -> str:
+        q = Quantity.from_dict(d)
+        span = display.quantity_span("co2e_kg", q)
+        return display.co2e(q) + (f" ({span})" if span else "")
+
+    out = []
+    scope = fp.extra.get("power_scope") or {}
+    if scope:
+        out.append(f"Power scope: {scope.get('scope')} - {scope.get('text', '')}.")
+    other = {c: q for c, q in fp.energy_by_component_kwh.items() if c not in COMPONENTS}
+    if other:
+        out.append("IT energy by component: " + "; ".join(
+            f"{c} {display.energy(q)}" for c, q in fp.energy_by_component_kwh.items()) + ".")
+    by = fp.extra.get("co2e_by_component_kg") or {}
+    if len(by) > 1 or "embodied" in by:
+        out.append("Carbon by component: " + "; ".join(f"{c} {co2(d)}" for c, d in by.items()) + ".")
+    acc = fp.extra.get("accounting")
+    if acc:
+        out.append(f"Scope 2, location-based {co2(acc['location_based_kg'])}; market-based "
+                   f"{co2(acc['market_based_kg'])} ({acc['basis']}).")
+    parts = fp.extra.get("parts")
+    if parts:
+        out.append("Parts: " + "; ".join(
+            f"{p['name']}" + (f" ({p['hardware']})" if p.get("hardware") else "")
+            + (f" {co2(p['co2e_kg'])}" if "co2e_kg" in p else "") for p in parts) + ".")
+    return out
 
 
 def _estimate_inference(fp: Footprint, totals: dict[str, Figure]) -> dict[str, Any]:

@@ -14,9 +14,13 @@ _SOURCE_NAMES = {"energy_gpu": ("GPU energy meter", "GPU energy"), "energy_cpu":
                  "energy_memory": ("memory energy meter", "memory energy"), "flops": ("FLOPs", "training compute")}
 _EST_USED = {"flops": "training compute", "throughput": "GPU-hours (achieved FLOP/s per GPU)",
              "power": "IT energy (board power)", "pue": "facility energy", "intensity": "CO2e",
-             "cost": "cost", "inference": "inference projection"}
+             "cost": "cost", "inference": "inference projection", "scope": "IT energy (scope of power)",
+             "embodied": "CO2e (embodied carbon)", "market": "market-based CO2e (Scope 2)",
+             "parts": "every total (sum of parts)"}
 _EST_NAMES = {"flops": "training FLOPs", "throughput": "achieved FLOP/s per GPU", "power": "board power per GPU",
-              "intensity": "grid intensity", "pue": "PUE", "cost": "price", "inference": "inference FLOPs"}
+              "intensity": "grid intensity", "pue": "PUE", "cost": "price", "inference": "inference FLOPs",
+              "scope": "power scope", "embodied": "embodied carbon per unit, life and utilisation",
+              "market": "market-based intensity", "parts": "parts of the job"}
 
 
 def zone_info(zone_id: str, intensity: float | None, fallback_source: str = "") -> Zone:
