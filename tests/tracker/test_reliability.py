@@ -382,3 +382,25 @@ def test_reading_a_ledger_writes_nothing_to_it(tmp_path):
         assert [r["name"] for r in led.runs()] == ["r"]
     after = {f: (os.stat(tmp_path / f).st_size, os.stat(tmp_path / f).st_mtime_ns) for f in os.listdir(tmp_path)}
     assert after == before                                    # no -wal/-shm, no migration, no touch
+
+
+def test_nul_c1_escapes_and_pipes_in_names_stay_out_of_the_documents(tmp_path):
+    db = tmp_path / "l.db"
+    for n in NASTY + ["nul\x00del\x7fc1\x85end"]:
+        with Tracker(n, ledger=db, meters=[Meter()], interval_s=10, run_id=None):
+            pass
+    outs = {}
+    for fmt in ("md", "html", "latex", "modelcard"):
+        out = tmp_path / f"card.{fmt}"
+        subprocess.run([sys.executable, "-m", "wattwise.cli.main", "report", "--ledger", str(db), "--format", fmt,
+                        "-o", str(out)], env=ENV, check=True, capture_output=True)
+        outs[fmt] = out.read_text()
+    for fmt, text in outs.items():
+        assert not any(c in text for c in "\x00\x1b\x07\x7f\x85"), fmt
+    yaml = pytest.importorskip("yaml")
+    front = outs["modelcard"].split("---")[1]
+    assert "co2_eq_emissions" in yaml.safe_load(front)
+    rows = [ln for ln in outs["md"].splitlines() if ln.startswith("| `") or ln.startswith("| pipe")]
+    widths = {ln.replace("\\|", "").count("|") for ln in outs["md"].splitlines() if ln.startswith("| ")
+              and "Run" not in ln and ln.count("|") > 8}
+    assert rows and len(widths) == 1                           # every runs-table row has the same cells

@@ -6,12 +6,24 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ..constants import INFER_FLOPS_PER_PARAM_TOKEN
+from ..display import safe_text
 from ..errors import InvalidValueError, MissingInputError
 from ..footprint import Footprint
 from .figures import quantity_figure, sum_figures
 from .methods import dedup, flops_basis, meter_source, run_constants
-from .model import (COMPONENTS, LABELS, RUN_KEYS, TOTAL_KEYS, Card, Constant, Figure, RunRow, Series,
-                    generator_name, utc)
+from .model import (
+    COMPONENTS,
+    LABELS,
+    RUN_KEYS,
+    TOTAL_KEYS,
+    Card,
+    Constant,
+    Figure,
+    RunRow,
+    Series,
+    generator_name,
+    utc,
+)
 from .pareto_table import pareto_constant, pareto_table, run_variants
 from .projection import project_runs_inference
 from .series import MAX_SERIES, run_series
@@ -111,13 +123,17 @@ def card_from_runs(runs: Sequence[Any], *, footprints: Sequence[Footprint] | Non
     per_run: list[dict[str, Figure]] = []
     warnings: list[str] = []
     for i, (fp, ctx, x) in enumerate(triples):
-        rid = str(x.get("run_id") or f"#{i}")
+        rid = safe_text(str(x.get("run_id") or f"#{i}"))
         figs = _run_figures(fp, ctx)
         per_run.append(figs)
-        rows.append(RunRow(id=rid, name=x.get("name"), project=x.get("project"), tags=list(x.get("tags") or []),
+        name, project = x.get("name"), x.get("project")
+        rows.append(RunRow(id=rid, name=None if name is None else safe_text(name),
+                           project=None if project is None else safe_text(project),
+                           tags=[safe_text(t) for t in x.get("tags") or []],
                            status=str(x.get("status") or "unknown"), start_utc=utc(x.get("start_ts")),
                            end_utc=utc(x.get("end_ts")), hardware=fp.hardware, zone=fp.zone,
-                           world_size=x.get("world_size"), error="; ".join(x.get("errors") or []) or None,
+                           world_size=x.get("world_size"),
+                           error=safe_text("; ".join(x.get("errors") or [])) or None,
                            figures={k: figs[k] for k in RUN_KEYS}))
         for w in x.get("warnings") or []:
             warnings.append(f"run {rid}: {w}")

@@ -63,7 +63,7 @@ def render(card: Card, **_: object) -> str:
     if card.runs:
         out += ["## Runs", ""]
         out += _table(["Run", "Name", "Status", "Start (UTC)"] + [LABELS[k] for k in RUN_KEYS],
-                      [[f"`{r.id}`" if "`" not in r.id else esc(r.id), esc(r.name or ""),
+                      [[f"`{r.id}`" if not set("`|\\") & set(r.id) else esc(r.id), esc(r.name or ""),
                         r.status + (f" ({esc(r.error)})" if r.error else ""), r.start_utc or "—"]
                        + [T.flagged(r.figures[k]) for k in RUN_KEYS] for r in card.runs],
                       "llll" + "r" * len(RUN_KEYS))

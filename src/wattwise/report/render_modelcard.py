@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 
 from .. import display as _fmt
-from . import _text as T
 from ..errors import InvalidValueError
+from . import _text as T
 from .card import COMPONENTS, LABELS, Card
 
 
 def _q(text) -> str:
     """A YAML double-quoted scalar (JSON string syntax is a subset of YAML's)."""
-    return json.dumps(" ".join(str(text).split()), ensure_ascii=False)
+    from ..display import safe_text
+    return json.dumps(" ".join(safe_text(text).split()), ensure_ascii=False)
 
 
 # the values the Hub's model-card metadata accepts for co2_eq_emissions.training_type
