@@ -434,8 +434,18 @@ def ccf_cpu_use(shared: Path) -> None:
         for r in csv.DictReader(open(shared / f"ccf_coefficients/coefficients-{provider}-use.csv", encoding="utf-8")):
             lo, hi = float(r["Min Watts"]), float(r["Max Watts"])
             assert 0 < lo < hi < 20, r
-            rows.append([provider, r["Architecture"].strip(), f"{lo:.6g}", f"{hi:.6g}"])
-    write_csv("cpu_ccf_use.csv", ["provider", "architecture", "min_w_per_vcpu", "max_w_per_vcpu"], rows)
+            rows.append([provider, r["Architecture"].strip(), f"{lo:.6g}", f"{hi:.6g}",
+                         f"Cloud Carbon Footprint ccf-coefficients coefficients-{provider}-use.csv (SPECpower)"])
+    write_csv("cpu_ccf_use.csv", ["provider", "architecture", "min_w_per_vcpu", "max_w_per_vcpu", "source"], rows)
+
+
+def cpus_cores() -> None:
+    """Green Algorithms' CPU TDP and core counts (TDP_cpu.csv v3.0, CC BY 4.0): not in shared/data, so its
+    filtered copy (rows with a core count; columns name, tdp_w, cores, source) is kept in
+    scripts/sources/green_algorithms_cpus_cores.csv and shipped unchanged."""
+    src = ROOT / "scripts" / "sources" / "green_algorithms_cpus_cores.csv"
+    rows = list(csv.reader(open(src, encoding="utf-8")))
+    write_csv("cpus_cores.csv", rows[0], rows[1:])
 
 
 LICENCES = """# Licences of the shipped catalog tables
@@ -453,7 +463,7 @@ Derived by `scripts/derive_catalog.py` from the raw data described in the reposi
 | pue.csv | published operator and survey PUE figures, one primary report cited per row | facts with citations (composed) | per row |
 | prices.csv | silybench-data gpu_prices (CC BY 4.0); provider pricing pages (facts) | CC BY 4.0 / facts | silybench-data; per row |
 | cpus.csv | codecarbon 3.3.2 data/hardware/cpu_power.csv | MIT | codecarbon |
-| cpus_cores.csv | Green Algorithms TDP_cpu.csv (data/v3.0, GreenAlgorithms/green-algorithms-tool @ 30df2feead1c7f5db87a3d86ca1239470a0cd415): model, TDP, cores and the per-row source URL, rows without a core count dropped; shipped as is, not derived from shared/data | CC BY 4.0 | Lannelongue, Grealey & Inouye 2021, Green Algorithms (Adv. Sci. 8(12) 2100707), green-algorithms.org |
+| cpus_cores.csv | Green Algorithms TDP_cpu.csv (data/v3.0, GreenAlgorithms/green-algorithms-tool @ 30df2feead1c7f5db87a3d86ca1239470a0cd415): model, TDP, cores and the per-row source URL, rows without a core count dropped; kept in scripts/sources/green_algorithms_cpus_cores.csv and shipped unchanged | CC BY 4.0 | Lannelongue, Grealey & Inouye 2021, Green Algorithms (Adv. Sci. 8(12) 2100707), green-algorithms.org |
 | cpu_ccf_use.csv | Cloud Carbon Footprint ccf-coefficients coefficients-{aws,azure,gcp}-use.csv (per-vCPU Min/Max Watts by microarchitecture, from SPECpower) @ b0032d928c787cf76cecd7d1d611c5b46f366e29 | Apache-2.0 | Cloud Carbon Footprint (Thoughtworks) |
 
 Not shipped: ML CO2 Impact data (`mlco2_impact/`), whose licence is unclear.
@@ -476,6 +486,7 @@ def main() -> None:
     prices(args.shared, gpu_ids)
     cpus(args.shared)
     ccf_cpu_use(args.shared)
+    cpus_cores()
     (OUT / "LICENSES.md").write_text(LICENCES, encoding="utf-8")
     print("median on-demand H100 SXM $/GPU-h:", statistics.median(
         float(r[3]) for r in csv.reader(open(OUT / "prices.csv")) if r[0] == "nvidia_h100_sxm5_80gb"))

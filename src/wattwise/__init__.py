@@ -30,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     "cost_from_energy": ".footprint",
     "estimate": ".estimator",   # module names differ from the function names on purpose: importing a
     "where": ".siting",         # submodule binds its name on the package and would shadow the function
+    "measure_generation": ".serving",
+    "estimate_parts": ".parts",
     # catalog
     "catalog": ".catalog",
     # flops

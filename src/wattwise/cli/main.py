@@ -19,6 +19,7 @@ from .estimate import estimate_command, where_command
 from .compare import compare_command
 from .report import report_command
 from .run import app_run, runs_app
+from .serve import HELP as _SERVE_HELP, bench_serve_command
 
 app = typer.Typer(name="wattwise", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="What machine-learning work really costs: FLOPs, wall-clock, dollars, energy and carbon.")
@@ -46,6 +47,7 @@ app.command("compare", help="Variants side by side: accuracy vs a cost, Pareto f
     compare_command)
 app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
             help="Measure a command and its children; record it in the ledger; exit with its code.")(app_run)
+app.command("bench-serve", help=_SERVE_HELP)(bench_serve_command)
 app.add_typer(runs_app, name="runs", help="Measured runs in the ledger: list, show, export.")
 app.add_typer(catalog_app, name="catalog", help="What wattwise knows (GPUs, zones, PUE, prices, CPUs), with sources.")
 
