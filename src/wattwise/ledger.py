@@ -4,7 +4,15 @@
 - WAL journal, `busy_timeout` and retries: many processes (ranks, parallel jobs) may write at once.
 - Versioned schema (`PRAGMA user_version`) with forward migrations; `PRAGMA application_id` marks the file
   as a wattwise ledger. A corrupt or foreign file raises `LedgerError` and is never overwritten.
-- Records are written whole: every write is one transaction (a part, its sample and the run's totals).
+- Records are written whole: every write is one transaction (a part, its sample and, when due, the run's totals).
+- Backends: this SQLite file (the embedded default) or a PostgreSQL server (`Ledger("postgresql://...")`,
+  wattwise.ledger_pg): same schema versions, same records.
+
+Write volume (schema 3): a checkpoint of a running part writes only that part and its sample. The run's index
+columns and its large JSON documents (context, provenance, footprint: side table `run_docs`) are rewritten on the
+first write of a part, when a part's status or the context changes, on a final write, and at most every
+`FULL_EVERY_S` seconds (of the parts' clock) otherwise. Readers rebuild a running run whose parts are newer than
+its stored totals from those parts, with the same arithmetic: every reader sees what a full write would store.
 
 A run is written by one or more *parts* (one per process; ranks of a torchrun job share the run id). The
 run's totals are recomputed from its parts at every write, counting each physical device once: readings
@@ -30,7 +38,8 @@ from .ledger_rows import _c, _part_status, index_columns, to_footprint  # noqa: 
 from .measured import STATUSES, combine_status, footprint_from_parts  # noqa: F401 (re-exported)
 
 APPLICATION_ID = 0x57415454  # 'WATT'
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+FULL_EVERY_S = 30.0   # a running run's stored totals are refreshed at least this often (parts' clock)
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -97,8 +106,41 @@ CREATE TABLE windows (
 CREATE INDEX windows_run ON windows(run_id, start_ts);
 """
 
+# schema 3: the large JSON documents of a run in a side table (checkpoints no longer rewrite them); samples keyed
+# by (run, rank, time) without a rowid: one b-tree, and a replayed checkpoint adds no second sample
+_V3 = """
+CREATE TABLE run_docs (
+    run_id TEXT PRIMARY KEY,
+    context TEXT NOT NULL DEFAULT '{}', provenance TEXT NOT NULL DEFAULT '{}', footprint TEXT
+);
+INSERT INTO run_docs (run_id, context, provenance, footprint) SELECT id, context, provenance, footprint FROM runs;
+UPDATE runs SET context='{}', provenance='{}', footprint=NULL;
+CREATE TABLE samples_v3 (
+    run_id TEXT NOT NULL, rank INTEGER NOT NULL, t_s REAL NOT NULL,
+    energy_gpu_j REAL, energy_cpu_j REAL, energy_memory_j REAL, flops REAL,
+    PRIMARY KEY (run_id, rank, t_s)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO samples_v3 SELECT run_id, rank, t_s, energy_gpu_j, energy_cpu_j, energy_memory_j, flops
+    FROM samples ORDER BY rowid;
+DROP TABLE samples;
+ALTER TABLE samples_v3 RENAME TO samples
+"""
+
 # version -> SQL that brings a ledger from version-1 to version (applied in order, each in one transaction)
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
+
+
+def is_url(path) -> bool:
+    """A `postgresql://` (or `postgres://`) URL rather than a file path."""
+    return isinstance(path, str) and path.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def resolve_target(path=None):
+    """What `Ledger(path)` opens: `path`, else `$WATTWISE_LEDGER` (a path or a URL), else default_path()."""
+    if path is None:
+        env = os.environ.get("WATTWISE_LEDGER")
+        return env if env else default_path()
+    return os.fspath(path) if not isinstance(path, str) and hasattr(path, "__fspath__") else path
 
 
 def aggregate(parts: list[dict], ctx: dict) -> dict[str, Any]:
@@ -112,11 +154,22 @@ _RETRYABLE = ("locked", "busy")
 
 
 class Ledger:
-    """A wattwise ledger file. `Ledger()` opens (creating if absent) the default one."""
+    """A wattwise ledger file. `Ledger()` opens (creating if absent) the default one (`$WATTWISE_LEDGER`, else
+    `<home>/ledger.db`); a `postgresql://` URL opens a PostgreSQL ledger (wattwise.ledger_pg.PgLedger)."""
+
+    backend = "sqlite"
+    _WINDOW_ORDER = "rowid"
+
+    def __new__(cls, path=None, *args, **kwargs):
+        if cls is Ledger and is_url(resolve_target(path)):
+            from .ledger_pg import PgLedger
+            return super().__new__(PgLedger)
+        return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike | None = None, *, timeout_s: float = 60.0, create: bool = True):
         """`create=False` (read commands): the file must exist already; nothing is created."""
-        self.path = Path(path).expanduser() if path is not None else default_path()
+        target = resolve_target(path)
+        self.path = Path(target).expanduser()
         self.timeout_s = timeout_s
         self.create = create
         self._lock = threading.RLock()
@@ -242,6 +295,8 @@ class Ledger:
         if version < SCHEMA_VERSION:
             if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK):
                 Ledger(self.path, timeout_s=self.timeout_s).close()   # upgrade in place once, then read
+                con.close()   # (an immutable connection would keep the old schema)
+                self._con = self._connect()
             else:
                 raise LedgerError(f"{self.path} has ledger schema version {version}; this wattwise reads version "
                                   f"{SCHEMA_VERSION}: open it once with write access to upgrade it")
@@ -330,48 +385,75 @@ class Ledger:
     # writing
     def write_part(self, run_id: str, ctx: dict, part: dict, sample: dict | None = None, *,
                    claim: bool = False) -> None:
-        """Insert or update one process's part of a run, append a sample, recompute the run's totals.
-        `claim`: the first write of a run whose id was generated: RunIdTaken if another process (host, pid,
-        start) already holds that part, so two jobs never merge into one row."""
-        def tx(con):
-            if claim:
-                held = con.execute("SELECT host, pid, start_ts FROM run_parts WHERE run_id=? AND rank=?",
-                                   (run_id, int(part.get("rank", 0)))).fetchone()
-                if held is not None and tuple(held) != (part.get("host"), part.get("pid"), part.get("start_ts")):
-                    raise RunIdTaken(f"run id {run_id} is already taken by {held[0]} pid {held[1]}")
-            row = con.execute("SELECT context FROM runs WHERE id=?", (run_id,)).fetchone()
-            if row is None:
-                con.execute("INSERT INTO runs (id, status, context) VALUES (?, 'running', '{}')", (run_id,))
-            con.execute(
-                "INSERT INTO run_parts (run_id, rank, host, pid, status, start_ts, end_ts, updated_ts, flops, steps, "
-                "readings, info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id, rank) DO UPDATE SET "
-                "host=excluded.host, pid=excluded.pid, status=excluded.status, start_ts=excluded.start_ts, "
-                "end_ts=excluded.end_ts, updated_ts=excluded.updated_ts, flops=excluded.flops, steps=excluded.steps, "
-                "readings=excluded.readings, info=excluded.info",
-                (run_id, int(part.get("rank", 0)), part.get("host"), part.get("pid"), part["status"],
-                 part.get("start_ts"), part.get("end_ts"), part.get("updated_ts"), part.get("flops"),
-                 part.get("steps"), json.dumps(part.get("readings", [])), json.dumps(part.get("info", {}))))
-            if sample is not None:
-                con.execute("INSERT INTO samples (run_id, rank, t_s, energy_gpu_j, energy_cpu_j, energy_memory_j, "
-                            "flops) VALUES (?,?,?,?,?,?,?)",
-                            (run_id, int(part.get("rank", 0)), sample["t_s"], sample.get("energy_gpu_j"),
-                             sample.get("energy_cpu_j"), sample.get("energy_memory_j"), sample.get("flops")))
-            parts = self._parts(con, run_id)
-            self._update_run(con, run_id, ctx, parts)
-        self._tx(tx)
+        """Insert or update one process's part of a run and append a sample; the run's totals and documents
+        are rewritten when due (see the module docstring). `claim`: the first write of a run whose id was
+        generated: RunIdTaken if another process (host, pid, start) already holds that part, so two jobs never
+        merge into one row."""
+        self._tx(lambda con: self._write_part_tx(con, run_id, ctx, part, sample, claim))
 
-    def _update_run(self, con, run_id: str, ctx: dict, parts: list[dict]) -> None:
+    def _write_part_tx(self, con, run_id: str, ctx: dict, part: dict, sample: dict | None, claim: bool) -> None:
+        rank = int(part.get("rank", 0))
+        held = con.execute("SELECT host, pid, start_ts, status FROM run_parts WHERE run_id=? AND rank=?",
+                           (run_id, rank)).fetchone()
+        if claim and held is not None and tuple(held[:3]) != (part.get("host"), part.get("pid"),
+                                                              part.get("start_ts")):
+            raise RunIdTaken(f"run id {run_id} is already taken by {held[0]} pid {held[1]}")
+        ctx_json = json.dumps(ctx)
+        run = self._lock_run(con, run_id)
+        if run is None:
+            con.execute("INSERT INTO runs (id, status, context) VALUES (?, 'running', '{}')", (run_id,))
+            full = True
+        else:
+            full = (held is None or held[3] != part["status"] or part["status"] != "running"
+                    or run[0] != "running" or run[1] is None or part.get("updated_ts") is None
+                    or float(part["updated_ts"]) - float(run[1]) >= FULL_EVERY_S)
+            if not full:
+                doc = con.execute("SELECT context FROM run_docs WHERE run_id=?", (run_id,)).fetchone()
+                full = doc is None or doc[0] != ctx_json
+        con.execute(
+            "INSERT INTO run_parts (run_id, rank, host, pid, status, start_ts, end_ts, updated_ts, flops, steps, "
+            "readings, info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id, rank) DO UPDATE SET "
+            "host=excluded.host, pid=excluded.pid, status=excluded.status, start_ts=excluded.start_ts, "
+            "end_ts=excluded.end_ts, updated_ts=excluded.updated_ts, flops=excluded.flops, steps=excluded.steps, "
+            "readings=excluded.readings, info=excluded.info",
+            (run_id, rank, part.get("host"), part.get("pid"), part["status"],
+             part.get("start_ts"), part.get("end_ts"), part.get("updated_ts"), part.get("flops"),
+             part.get("steps"), json.dumps(part.get("readings", [])), json.dumps(part.get("info", {}))))
+        if sample is not None:
+            con.execute("INSERT INTO samples (run_id, rank, t_s, energy_gpu_j, energy_cpu_j, energy_memory_j, "
+                        "flops) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                        (run_id, rank, sample["t_s"], sample.get("energy_gpu_j"),
+                         sample.get("energy_cpu_j"), sample.get("energy_memory_j"), sample.get("flops")))
+        if full:
+            self._update_run(con, run_id, ctx, self._parts(con, run_id), ctx_json)
+
+    @staticmethod
+    def _lock_run(con, run_id: str):
+        """(status, updated_ts) of the run row, or None (the SQLite write transaction already serialises)."""
+        return con.execute("SELECT status, updated_ts FROM runs WHERE id=?", (run_id,)).fetchone()
+
+    @staticmethod
+    def _run_columns(run_id: str, ctx: dict, parts: list[dict]) -> tuple[dict, dict]:
+        """(index columns, documents) of a run from its parts: what a full write stores."""
         status = combine_status(p["status"] for p in parts)
         fp = footprint_from_parts(parts, ctx, run_id=run_id, status=status)
         cols = index_columns(fp)
-        cols["provenance"] = json.dumps(cols["provenance"])
+        docs = {"provenance": json.dumps(cols.pop("provenance")), "footprint": json.dumps(fp.to_dict())}
         cols.update(name=ctx.get("name"), project=ctx.get("project"), tags=json.dumps(list(ctx.get("tags") or [])),
                     status=status, region=ctx.get("region"), pue=_c(fp.pue),
-                    intensity_g_per_kwh=_c(fp.intensity_g_per_kwh), context=json.dumps(ctx),
-                    footprint=json.dumps(fp.to_dict()))
+                    intensity_g_per_kwh=_c(fp.intensity_g_per_kwh))
+        return cols, docs
+
+    def _update_run(self, con, run_id: str, ctx: dict, parts: list[dict], ctx_json: str | None = None) -> None:
+        cols, docs = self._run_columns(run_id, ctx, parts)
         names = sorted(cols)
         con.execute(f"UPDATE runs SET {', '.join(f'{n}=?' for n in names)} WHERE id=?",
                     [cols[n] for n in names] + [run_id])
+        con.execute("INSERT INTO run_docs (run_id, context, provenance, footprint) VALUES (?,?,?,?) "
+                    "ON CONFLICT(run_id) DO UPDATE SET context=excluded.context, provenance=excluded.provenance, "
+                    "footprint=excluded.footprint",
+                    (run_id, ctx_json if ctx_json is not None else json.dumps(ctx), docs["provenance"],
+                     docs["footprint"]))
 
     def write_window(self, run_id: str, window: dict) -> None:
         """Record one closed window of a run: name, rank, start_ts, end_ts, status, footprint (a dict)."""
@@ -388,7 +470,7 @@ class Ledger:
         footprint as a dict (`Footprint.from_dict` rebuilds it)."""
         rid = self.run(run_id)["id"]
         rows = self._query("SELECT rank, name, start_ts, end_ts, status, footprint FROM windows WHERE run_id=? "
-                           "ORDER BY start_ts, rowid", (rid,))
+                           f"ORDER BY start_ts, {self._WINDOW_ORDER}", (rid,))
         for r in rows:
             r["footprint"] = json.loads(r["footprint"] or "{}")
         return rows
@@ -403,7 +485,8 @@ class Ledger:
 
     def delete(self, run_id: str) -> None:
         def tx(con):
-            for table, col in (("samples", "run_id"), ("run_parts", "run_id"), ("windows", "run_id"), ("runs", "id")):
+            for table, col in (("samples", "run_id"), ("run_parts", "run_id"), ("windows", "run_id"),
+                               ("run_docs", "run_id"), ("runs", "id")):
                 con.execute(f"DELETE FROM {table} WHERE {col}=?", (run_id,))
         self._tx(tx)
 
@@ -422,18 +505,18 @@ class Ledger:
     def runs(self, project: str | None = None, tag: str | None = None, ids: Iterable[str] | None = None,
              status: str | None = None) -> list[dict]:
         """Run records (oldest first), optionally filtered by project, tag, ids or (reported) status."""
-        sql, args = "SELECT * FROM runs", []
+        sql, args = self._SELECT_RUNS, []
         where = []
         if project is not None:
-            where.append("project=?")
+            where.append("r.project=?")
             args.append(project)
         if ids is not None:
             ids = list(ids)
-            where.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
+            where.append(f"r.id IN ({','.join('?' * len(ids))})" if ids else "1=0")
             args.extend(ids)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY start_ts, id"
+        sql += " ORDER BY r.start_ts, r.id"
         recs = [self._record(r) for r in self._query(sql, args)]
         if tag is not None:
             recs = [r for r in recs if tag in r["tags"]]
@@ -443,9 +526,9 @@ class Ledger:
 
     def run(self, run_id: str) -> dict:
         """One run record; a unique id prefix is accepted."""
-        rows = self._query("SELECT * FROM runs WHERE id=?", (run_id,))
+        rows = self._query(self._SELECT_RUNS + " WHERE r.id=?", (run_id,))
         if not rows:
-            rows = self._query("SELECT * FROM runs WHERE id LIKE ? ORDER BY id LIMIT 3",
+            rows = self._query(self._SELECT_RUNS + " WHERE r.id LIKE ? ORDER BY r.id LIMIT 3",
                                (run_id.replace("%", "").replace("_", "\\_") + "%",))
             if len(rows) != 1:
                 from .errors import closest
@@ -471,14 +554,34 @@ class Ledger:
                            "WHERE run_id=? ORDER BY rank, t_s", (rid,))
 
     def parts(self, run_id: str) -> list[dict]:
-        with self._lock:
-            return self._parts(self._con, self.run(run_id)["id"])
+        return self._parts_of(self.run(run_id)["id"])
+
+    def _parts_of(self, rid: str) -> list[dict]:
+        rows = self._query("SELECT rank, host, pid, status, start_ts, end_ts, updated_ts, flops, steps, readings, "
+                           "info FROM run_parts WHERE run_id=? ORDER BY rank", (rid,))
+        for r in rows:
+            r["readings"], r["info"] = json.loads(r["readings"]), json.loads(r["info"])
+        return rows
 
     def count(self) -> int:
         return self._query("SELECT count(*) AS n FROM runs")[0]["n"]
 
+    # the run row, its documents, and (for a running run) its parts' latest update
+    _SELECT_RUNS = ("SELECT r.*, d.context AS context, d.provenance AS provenance, d.footprint AS footprint, "
+                    "CASE WHEN r.status='running' THEN (SELECT max(p.updated_ts) FROM run_parts p "
+                    "WHERE p.run_id=r.id) END AS parts_ts FROM runs r LEFT JOIN run_docs d ON d.run_id=r.id")
+
     def _record(self, row: dict) -> dict:
         rec = dict(row)
+        parts_ts = rec.pop("parts_ts", None)
+        if rec["status"] == "running" and parts_ts is not None and (rec.get("updated_ts") is None
+                                                                     or parts_ts > rec["updated_ts"]):
+            # checkpoints since the last full write: the totals a full write would store, from the parts
+            ctx = json.loads(rec.get("context") or "{}")
+            parts = self._parts_of(rec["id"])
+            if parts:
+                cols, docs = self._run_columns(rec["id"], ctx, parts)
+                rec.update(cols, **docs)
         rec["tags"] = json.loads(rec["tags"] or "[]")
         rec["provenance"] = json.loads(rec["provenance"] or "{}")
         rec["context"] = json.loads(rec.pop("context") or "{}")
