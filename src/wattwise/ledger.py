@@ -107,7 +107,8 @@ CREATE INDEX windows_run ON windows(run_id, start_ts);
 """
 
 # schema 3: the large JSON documents of a run in a side table (checkpoints no longer rewrite them); samples keyed
-# by (run, rank, time) without a rowid: one b-tree, and a replayed checkpoint adds no second sample
+# by (run, rank, time) without a rowid: one b-tree, and a replayed checkpoint adds no second sample; a part's
+# `folded` is 0 when it was written after the run's stored totals (readers rebuild those runs from their parts)
 _V3 = """
 CREATE TABLE run_docs (
     run_id TEXT PRIMARY KEY,
@@ -123,7 +124,8 @@ CREATE TABLE samples_v3 (
 INSERT OR IGNORE INTO samples_v3 SELECT run_id, rank, t_s, energy_gpu_j, energy_cpu_j, energy_memory_j, flops
     FROM samples ORDER BY rowid;
 DROP TABLE samples;
-ALTER TABLE samples_v3 RENAME TO samples
+ALTER TABLE samples_v3 RENAME TO samples;
+ALTER TABLE run_parts ADD COLUMN folded INTEGER NOT NULL DEFAULT 1
 """
 
 # version -> SQL that brings a ledger from version-1 to version (applied in order, each in one transaction)
@@ -393,15 +395,15 @@ class Ledger:
 
     def _write_part_tx(self, con, run_id: str, ctx: dict, part: dict, sample: dict | None, claim: bool) -> None:
         rank = int(part.get("rank", 0))
+        run = self._lock_run(con, run_id)
         held = con.execute("SELECT host, pid, start_ts, status FROM run_parts WHERE run_id=? AND rank=?",
                            (run_id, rank)).fetchone()
         if claim and held is not None and tuple(held[:3]) != (part.get("host"), part.get("pid"),
                                                               part.get("start_ts")):
             raise RunIdTaken(f"run id {run_id} is already taken by {held[0]} pid {held[1]}")
         ctx_json = json.dumps(ctx)
-        run = self._lock_run(con, run_id)
         if run is None:
-            con.execute("INSERT INTO runs (id, status, context) VALUES (?, 'running', '{}')", (run_id,))
+            self._insert_run(con, run_id)
             full = True
         else:
             full = (held is None or held[3] != part["status"] or part["status"] != "running"
@@ -412,25 +414,31 @@ class Ledger:
                 full = doc is None or doc[0] != ctx_json
         con.execute(
             "INSERT INTO run_parts (run_id, rank, host, pid, status, start_ts, end_ts, updated_ts, flops, steps, "
-            "readings, info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id, rank) DO UPDATE SET "
+            "readings, info, folded) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id, rank) DO UPDATE SET "
             "host=excluded.host, pid=excluded.pid, status=excluded.status, start_ts=excluded.start_ts, "
             "end_ts=excluded.end_ts, updated_ts=excluded.updated_ts, flops=excluded.flops, steps=excluded.steps, "
-            "readings=excluded.readings, info=excluded.info",
+            "readings=excluded.readings, info=excluded.info, folded=excluded.folded",
             (run_id, rank, part.get("host"), part.get("pid"), part["status"],
              part.get("start_ts"), part.get("end_ts"), part.get("updated_ts"), part.get("flops"),
-             part.get("steps"), json.dumps(part.get("readings", [])), json.dumps(part.get("info", {}))))
+             part.get("steps"), json.dumps(part.get("readings", [])), json.dumps(part.get("info", {})),
+             1 if full else 0))
         if sample is not None:
             con.execute("INSERT INTO samples (run_id, rank, t_s, energy_gpu_j, energy_cpu_j, energy_memory_j, "
                         "flops) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                         (run_id, rank, sample["t_s"], sample.get("energy_gpu_j"),
                          sample.get("energy_cpu_j"), sample.get("energy_memory_j"), sample.get("flops")))
         if full:
+            con.execute("UPDATE run_parts SET folded=1 WHERE run_id=? AND folded=0", (run_id,))
             self._update_run(con, run_id, ctx, self._parts(con, run_id), ctx_json)
 
     @staticmethod
     def _lock_run(con, run_id: str):
         """(status, updated_ts) of the run row, or None (the SQLite write transaction already serialises)."""
         return con.execute("SELECT status, updated_ts FROM runs WHERE id=?", (run_id,)).fetchone()
+
+    @staticmethod
+    def _insert_run(con, run_id: str) -> None:
+        con.execute("INSERT INTO runs (id, status, context) VALUES (?, 'running', '{}')", (run_id,))
 
     @staticmethod
     def _run_columns(run_id: str, ctx: dict, parts: list[dict]) -> tuple[dict, dict]:
@@ -566,16 +574,15 @@ class Ledger:
     def count(self) -> int:
         return self._query("SELECT count(*) AS n FROM runs")[0]["n"]
 
-    # the run row, its documents, and (for a running run) its parts' latest update
+    # the run row, its documents, and (for a running run) how many parts were written after its totals
     _SELECT_RUNS = ("SELECT r.*, d.context AS context, d.provenance AS provenance, d.footprint AS footprint, "
-                    "CASE WHEN r.status='running' THEN (SELECT max(p.updated_ts) FROM run_parts p "
-                    "WHERE p.run_id=r.id) END AS parts_ts FROM runs r LEFT JOIN run_docs d ON d.run_id=r.id")
+                    "CASE WHEN r.status='running' THEN (SELECT count(*) FROM run_parts p "
+                    "WHERE p.run_id=r.id AND p.folded=0) END AS unfolded FROM runs r "
+                    "LEFT JOIN run_docs d ON d.run_id=r.id")
 
     def _record(self, row: dict) -> dict:
         rec = dict(row)
-        parts_ts = rec.pop("parts_ts", None)
-        if rec["status"] == "running" and parts_ts is not None and (rec.get("updated_ts") is None
-                                                                     or parts_ts > rec["updated_ts"]):
+        if rec.pop("unfolded", None):
             # checkpoints since the last full write: the totals a full write would store, from the parts
             ctx = json.loads(rec.get("context") or "{}")
             parts = self._parts_of(rec["id"])
