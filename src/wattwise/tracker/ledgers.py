@@ -1,4 +1,4 @@
-"""One open Ledger per (process, path), shared by every tracker of the process (opening and closing a ledger
+"""One open Ledger per (process, path or postgresql:// URL), shared by every tracker of the process (opening and closing a ledger
 costs ~15 ms, more than a tracker's start and stop), closed at exit."""
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ _LEDGERS_LOCK = threading.Lock()
 
 
 def shared_ledger(path, timeout_s: float | None = None):
-    """The process's open Ledger for `path` (None: the default ledger), opened on first use; `timeout_s` bounds
+    """The process's open Ledger for `path` (a file or a postgresql:// URL; None: `$WATTWISE_LEDGER`, else the
+    default ledger), opened on first use; `timeout_s` bounds
     how long a locked ledger may hold a write."""
-    from ..ledger import Ledger
-    from .config import default_ledger_path
-    key = (os.getpid(), str(Path(path).expanduser() if path is not None else default_ledger_path()))
+    from ..ledger import Ledger, is_url, resolve_target
+    target = resolve_target(path)
+    key = (os.getpid(), target if is_url(target) else str(Path(target).expanduser()))
     with _LEDGERS_LOCK:
         led = _LEDGERS.get(key)
         if led is None or led.closed:
