@@ -1,4 +1,5 @@
-"""Run ids, and the ranks of a distributed (torchrun) job. Standard library only."""
+"""Run ids, the ranks of a distributed job (torchrun, or Slurm `srun` tasks) and its scheduler metadata. Standard
+library only."""
 
 from __future__ import annotations
 
@@ -35,15 +36,57 @@ def _proc_start_ticks(pid: int) -> str:
         return ""
 
 
+def _slurm_tasks() -> dict[str, int] | None:
+    """rank, world_size, local_rank, local_world_size of an `srun` step of several tasks, or None (a batch
+    script's own process, outside a step, is not a distributed job)."""
+    env = os.environ
+    if not env.get("SLURM_JOB_ID") or not env.get("SLURM_STEP_ID") or "SLURM_PROCID" not in env:
+        return None
+    try:
+        world = int(env.get("SLURM_STEP_NUM_TASKS") or env.get("SLURM_NTASKS") or "1")
+        rank = int(env["SLURM_PROCID"])
+    except ValueError:
+        return None
+    if world <= 1:
+        return None
+    local = env.get("SLURM_LOCALID")
+    per_node = (env.get("SLURM_STEP_TASKS_PER_NODE") or env.get("SLURM_TASKS_PER_NODE") or "").split("(")[0]
+    return {"rank": rank, "world_size": world, "local_rank": int(local) if local and local.isdigit() else None,
+            "local_world_size": int(per_node) if per_node.isdigit() else None}
+
+
+def job_info() -> dict[str, object]:
+    """The scheduler's job metadata of this process (Slurm job and step ids, node list and count, partition,
+    task id; torchrun's elastic run id), for the run's part info; {} outside a job."""
+    env = os.environ
+    out: dict[str, object] = {}
+    if env.get("SLURM_JOB_ID"):
+        out.update(scheduler="slurm", job_id=env["SLURM_JOB_ID"], step_id=env.get("SLURM_STEP_ID"),
+                   job_name=env.get("SLURM_JOB_NAME"), partition=env.get("SLURM_JOB_PARTITION"),
+                   nodelist=env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST"),
+                   procid=env.get("SLURM_PROCID"), node=env.get("SLURMD_NODENAME"),
+                   account=env.get("SLURM_JOB_ACCOUNT"))
+        nodes = env.get("SLURM_JOB_NUM_NODES") or env.get("SLURM_NNODES")
+        if nodes and nodes.isdigit():
+            out["nodes"] = int(nodes)
+    elastic = env.get("TORCHELASTIC_RUN_ID")
+    if elastic and elastic != "none":
+        out["torchelastic_run_id"] = elastic
+    if env.get("WATTWISE_JOB_TAGS"):
+        out["tags"] = [t.strip() for t in env["WATTWISE_JOB_TAGS"].split(",") if t.strip()]
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def dist_env() -> dict[str, int] | None:
-    """rank, world_size, local_rank, local_world_size from the torchrun environment, or None."""
+    """rank, world_size, local_rank, local_world_size from the torchrun environment, else from an `srun` step
+    of several tasks (SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID), or None."""
     try:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         rank = int(os.environ.get("RANK", "0"))
     except ValueError:
         return None
     if world <= 1 and "RANK" not in os.environ:
-        return None
+        return _slurm_tasks()
     local_rank = os.environ.get("LOCAL_RANK")
     local_world = os.environ.get("LOCAL_WORLD_SIZE")
     return {"rank": rank, "world_size": world,
@@ -55,9 +98,10 @@ def shared_run_id(name: str | None, seq: int) -> str | None:
     """The run id every rank of one distributed job derives alike, or None outside one.
 
     WATTWISE_RUN_ID wins; else TORCHELASTIC_RUN_ID (torchrun: a fresh uuid with --standalone, the --rdzv-id
-    otherwise) with MASTER_ADDR/PORT; else MASTER_ADDR/PORT and the launching parent process (pid and start
-    time: ranks spawned by one launcher on one host). The tracker's name and sequence number in the process
-    separate several trackers of one job.
+    otherwise) with MASTER_ADDR/PORT; else Slurm's SLURM_JOB_ID and SLURM_STEP_ID (every task of one `srun`
+    step, on every node, with or without torchrun); else MASTER_ADDR/PORT and the launching parent process (pid
+    and start time: ranks spawned by one launcher on one host). The tracker's name and sequence number in the
+    process separate several trackers of one job.
     """
     if os.environ.get("WATTWISE_RUN_ID"):
         base = os.environ["WATTWISE_RUN_ID"]
@@ -66,8 +110,13 @@ def shared_run_id(name: str | None, seq: int) -> str | None:
         return None
     elastic = os.environ.get("TORCHELASTIC_RUN_ID")
     master = f"{os.environ.get('MASTER_ADDR', '')}:{os.environ.get('MASTER_PORT', '')}"
+    job, step = os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_STEP_ID")
     if elastic and elastic != "none":
         key = f"elastic|{elastic}|{master}"
+    elif job and step is not None:
+        digest = hashlib.sha1(f"slurm|{job}|{step}|{name}|{seq}".encode()).hexdigest()[:8]
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{job}.{step}")
+        return f"slurm-{safe}-{digest}"
     else:
         ppid = os.getppid()
         key = f"spawn|{master}|{socket.gethostname()}|{ppid}|{_proc_start_ticks(ppid)}"
