@@ -237,6 +237,8 @@ class Ledger:
             con.close()
             self._con = None
             raise
+        if self.create:
+            _warn_network_fs(self.path)
         if self.create:   # checkpoints that found this ledger locked earlier: written now
             from .tracker.spool import flush
             flush(self)
@@ -463,6 +465,49 @@ class Ledger:
                     (run_id, ctx_json if ctx_json is not None else json.dumps(ctx), docs["provenance"],
                      docs["footprint"]))
 
+    def merge_run(self, rec: dict, parts: list[dict], samples: list[dict], windows: list[dict]) -> None:
+        """Copy one run of another ledger (its record, parts, samples, windows) under the same id, in one
+        transaction; idempotent (a part is replaced by the other's copy, samples and windows already here are
+        not added twice)."""
+        run_id, ctx = rec["id"], rec.get("context") or {}
+
+        def tx(con):
+            if self._lock_run(con, run_id) is None:
+                self._insert_run(con, run_id)
+            for p in parts:
+                con.execute(
+                    "INSERT INTO run_parts (run_id, rank, host, pid, status, start_ts, end_ts, updated_ts, flops, "
+                    "steps, readings, info, folded) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1) ON CONFLICT(run_id, rank) "
+                    "DO UPDATE SET host=excluded.host, pid=excluded.pid, status=excluded.status, "
+                    "start_ts=excluded.start_ts, end_ts=excluded.end_ts, updated_ts=excluded.updated_ts, "
+                    "flops=excluded.flops, steps=excluded.steps, readings=excluded.readings, info=excluded.info, "
+                    "folded=1",
+                    (run_id, int(p.get("rank", 0)), p.get("host"), p.get("pid"), p["status"], p.get("start_ts"),
+                     p.get("end_ts"), p.get("updated_ts"), p.get("flops"), p.get("steps"),
+                     json.dumps(p.get("readings", [])), json.dumps(p.get("info", {}))))
+            for sm in samples:
+                con.execute("INSERT INTO samples (run_id, rank, t_s, energy_gpu_j, energy_cpu_j, energy_memory_j, "
+                            "flops) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                            (run_id, sm["rank"], sm["t_s"], sm.get("energy_gpu_j"), sm.get("energy_cpu_j"),
+                             sm.get("energy_memory_j"), sm.get("flops")))
+            for w in windows:
+                fpj = json.dumps(w.get("footprint") or {})
+                same = con.execute("SELECT count(*) FROM windows WHERE run_id=? AND rank=? AND name=? AND "
+                                   "start_ts IS ? AND end_ts IS ?" if self.backend == "sqlite" else
+                                   "SELECT count(*) FROM windows WHERE run_id=? AND rank=? AND name=? AND "
+                                   "start_ts IS NOT DISTINCT FROM ? AND end_ts IS NOT DISTINCT FROM ?",
+                                   (run_id, int(w.get("rank") or 0), w["name"], w.get("start_ts"),
+                                    w.get("end_ts"))).fetchone()[0]
+                if not same:
+                    con.execute("INSERT INTO windows (run_id, rank, name, start_ts, end_ts, status, footprint) "
+                                "VALUES (?,?,?,?,?,?,?)", (run_id, int(w.get("rank") or 0), w["name"],
+                                                           w.get("start_ts"), w.get("end_ts"),
+                                                           w.get("status") or "ok", fpj))
+            all_parts = self._parts(con, run_id)
+            if all_parts:
+                self._update_run(con, run_id, ctx, all_parts)
+        self._tx(tx)
+
     def write_window(self, run_id: str, window: dict) -> None:
         """Record one closed window of a run: name, rank, start_ts, end_ts, status, footprint (a dict)."""
         def tx(con):
@@ -605,6 +650,63 @@ class Ledger:
             ts = rec.get(f"{k}_ts")
             rec[k] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts)) if ts else None
         return rec
+
+
+_NETWORK_FS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs", "fuse.sshfs", "9p", "afs",
+               "ceph", "fuse.glusterfs", "glusterfs", "panfs", "fuse.s3fs")
+_WARNED_FS: set[str] = set()
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem holding `path` (Linux /proc/mounts; None elsewhere)."""
+    try:
+        target = os.path.realpath(path)
+        best, kind = "", None
+        with open("/proc/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                mnt = fields[1].replace("\\040", " ")
+                if (target == mnt or target.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                    best, kind = mnt, fields[2]
+        return kind
+    except OSError:
+        return None
+
+
+def _warn_network_fs(path: Path) -> None:
+    """SQLite's locks are unreliable on network filesystems: writers on several hosts can corrupt the file."""
+    kind = filesystem_type(path)
+    if kind and kind.lower() in _NETWORK_FS and str(path) not in _WARNED_FS:
+        _WARNED_FS.add(str(path))
+        import warnings
+        warnings.warn(f"wattwise: the ledger {path} is on a network filesystem ({kind}): SQLite's locking is not "
+                      "safe there for writers on several hosts. Use a PostgreSQL ledger (WATTWISE_LEDGER="
+                      "postgresql://...) or a local file per node and `wattwise runs merge`", RuntimeWarning,
+                      stacklevel=4)
+
+
+def merge(sources: Iterable, into) -> dict[str, int]:
+    """Copy every run of the `sources` ledgers (paths or URLs) into `into` (a path, URL or open Ledger), ids
+    kept; idempotent. Returns counts: runs, samples, windows."""
+    own = not isinstance(into, Ledger)
+    dest = Ledger(into) if own else into
+    n = {"runs": 0, "samples": 0, "windows": 0}
+    try:
+        for src in sources:
+            with Ledger(src, create=False) as s:
+                for rec in s.runs():
+                    rid = rec["id"]
+                    samples, windows = s.samples(rid), s.windows(rid)
+                    dest.merge_run(rec, s.parts(rid), samples, windows)
+                    n["runs"] += 1
+                    n["samples"] += len(samples)
+                    n["windows"] += len(windows)
+    finally:
+        if own:
+            dest.close()
+    return n
 
 
 # --- record -> footprint ------------------------------------------------------------------------------------------
