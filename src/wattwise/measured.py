@@ -155,6 +155,24 @@ def footprint_from_parts(parts: list[dict], context: Mapping[str, Any], run_id: 
     for c, k in kinds.items():
         sources[f"energy_{c}"] = f"{_kind_label(k)}: " + sources.get(f"energy_{c}", "")
     missing = {}
+    embodied_extra = None
+    emb = ctx.get("embodied")
+    if emb and duration is not None:
+        # the hardware's manufacturing carbon for the time this run held it (wattwise.embodied, BLOOM's method)
+        from .embodied import job_embodied
+        n_gpus = len(gpus)
+        nodes = emb.get("nodes") or max(1, len({r["device"].split("/", 1)[0] for r in devices.values()}))
+        if n_gpus:
+            e = job_embodied(gpus=n_gpus, nodes=int(nodes), wall_clock_h=float(duration) / S_PER_HOUR,
+                             gpu_kg=emb.get("gpu_kg"), server_kg=emb.get("server_kg"),
+                             lifetime_years=emb.get("lifetime_years"), utilisation=emb.get("utilisation"))
+            embodied_extra = e.to_dict()
+            sources["embodied"] = f"{e.accelerators.basis} + {e.servers.basis}; {e.sources}"
+            if co2e is not None:
+                co2e = co2e.plus(e.total).with_(method="mixed", basis="facility energy x grid intensity + "
+                                                                    "embodied carbon (estimated)")
+        else:
+            missing["embodied"] = "no accelerator metered: embodied carbon is computed per accelerator and server"
     if co2e is None:
         missing["co2e_kg"] = "no grid intensity"
     if cost is None:
@@ -171,6 +189,7 @@ def footprint_from_parts(parts: list[dict], context: Mapping[str, Any], run_id: 
         "world_size": max([len(parts)] + [int(i.get("world_size") or 1) for i in infos]),
         "components": {c: _kind_label(k) for c, k in kinds.items()}, "devices": sorted(devices),
         "errors": [i["error"] for i in infos if i.get("error")],
+        **({"embodied": embodied_extra} if embodied_extra is not None else {}),
         "warnings": sorted({w for i in infos for w in i.get("warnings") or []}),
         "parts": [{"rank": p.get("rank", 0), "host": p.get("host"), "pid": p.get("pid"), "status": p.get("status"),
                    "error": (p.get("info") or {}).get("error"), "exit_code": (p.get("info") or {}).get("exit_code")}

@@ -60,7 +60,10 @@ class Tracker(WindowsMixin):
                  dtype: str = "bf16", usd_per_kwh: float | None = None, usd_per_gpu_hour: float | None = None,
                  pid: int | None = None, run_id: str | None = None, handle_signals: bool = True,
                  nvml=None, rapl_root: str | None = None, config: dict | None = None,
-                 extra: dict | None = None, deadline_s: float | None = None):
+                 extra: dict | None = None, deadline_s: float | None = None, embodied: bool = False,
+                 nodes: int | None = None, embodied_gpu_kg: float | None = None,
+                 embodied_server_kg: float | None = None, embodied_lifetime_years: float | None = None,
+                 embodied_utilisation: float | None = None):
         from .._checks import check_number
         from . import config as cfgmod
         from .. import assumptions
@@ -94,6 +97,13 @@ class Tracker(WindowsMixin):
         self._nvml = nvml
         self._rapl_root = rapl_root
         self.extra = dict(extra or {})
+        if embodied:   # the hardware's manufacturing carbon, amortised (wattwise.embodied); checked now
+            emb = {"nodes": None if nodes is None else int(check_number("nodes", nodes)),
+                   "gpu_kg": embodied_gpu_kg, "server_kg": embodied_server_kg,
+                   "lifetime_years": embodied_lifetime_years, "utilisation": embodied_utilisation}
+            from ..embodied import job_embodied
+            job_embodied(gpus=1, nodes=1, wall_clock_h=1.0, **{k: v for k, v in emb.items() if k != "nodes"})
+            self.extra["embodied"] = emb
         self._reset_state()
 
     @property
