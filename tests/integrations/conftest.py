@@ -83,3 +83,39 @@ def tracker_kwargs(tmp_path, **kw):
 
 def offline_env():
     return {k: os.environ.get(k) for k in ("WANDB_MODE", "HF_HUB_OFFLINE")}
+
+
+@pytest.fixture(autouse=True)
+def no_tracker_left_running():
+    """Every tracker a test starts is stopped by the end of it (its signal handler is gone)."""
+    import signal
+    before = signal.getsignal(signal.SIGTERM)
+    yield
+    assert signal.getsignal(signal.SIGTERM) is before, "a tracker was left running"
+
+
+@pytest.fixture(autouse=True)
+def mlflow_state_reset():
+    """MLflow keeps the tracking URI, the active experiment and runs in globals: reset them after each test."""
+    yield
+    import sys
+    for k in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_URI"):
+        os.environ.pop(k, None)             # set by MLflow or its Trainer callback outside monkeypatch
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None:
+        return
+    try:
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        from mlflow.tracking import fluent
+        fluent._active_experiment_id = None
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        from mlflow.tracking._tracking_service import utils
+        utils._tracking_uri = None
+    except Exception:  # noqa: BLE001
+        pass

@@ -66,6 +66,7 @@ class WattwiseCallback(TrainerCallback):
         self.guard = Guard("WattwiseCallback")
         self._flops: ForwardFlops | None = None
         self._flops_cache: dict = {}
+        self.flops_count_s = 0.0           # time spent counting FLOPs (once per step shape)
         self._trainer = None
         self._last_step = -1
 
@@ -146,6 +147,7 @@ class WattwiseCallback(TrainerCallback):
             if self._flops.flops.method:
                 t.annotate(flops_method=self._flops.flops.method, flops_basis=self._flops.flops.basis)
             self._flops_cache = dict(self._flops.flops.cache)
+            self.flops_count_s = self._flops.flops.count_s
             self._flops.close()
             self._flops = None
         t.stop("ok")

@@ -12,7 +12,8 @@
 - `on_train_batch_end`: `tracker.step(...)`, and every `log_every_n_steps` batches the live reading's values
   through `pl_module.log_dict` (on_step, rank zero), so every Lightning logger sees them.
 - `on_fit_end`: the card files in `output_dir` (default `trainer.default_root_dir`) on global rank zero;
-  `on_exception`: the run ends 'failed' (or 'interrupted' for KeyboardInterrupt).
+  `on_exception`: the run ends 'failed' ('interrupted' for KeyboardInterrupt and Lightning's SIGTERM; the
+  tracker leaves SIGTERM to Lightning: `handle_signals=False` unless given).
 - The state (run id and this rank's cumulative part) is saved in checkpoints. A fit resumed from one continues
   the same run id: the new process's part adds the earlier energy per device, FLOPs, steps and tokens (from the
   ledger's record of the earlier process when there is one: everything it measured, including work after the
@@ -62,6 +63,9 @@ class WattwiseCallback(Callback):
         self.output_dir = output_dir
         self.training_type = training_type
         self.sinks = list(sinks)
+        # Lightning handles SIGTERM itself (it raises in the fit, and on_exception ends the run 'interrupted');
+        # the tracker's own handler would be restored out of order by Lightning's teardown
+        tracker_kwargs.setdefault("handle_signals", False)
         self.tracker_kwargs = tracker_kwargs
         self.tracker = None
         self.footprint = None
@@ -114,7 +118,8 @@ class WattwiseCallback(Callback):
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
         if self.tracker is not None:
-            status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
+            status = ("interrupted" if isinstance(exception, KeyboardInterrupt)
+                      or type(exception).__name__ == "SIGTERMException" else "failed")
             self.guard("on_exception", self._end, trainer, status, f"{type(exception).__name__}: {exception}")
 
     # --- work ---------------------------------------------------------------------------------------------------
