@@ -117,6 +117,13 @@ def _psycopg():
     return psycopg
 
 
+def _has_table(conn, name: str) -> bool:
+    """A table of that name in the current schema (read from pg_tables with the statement's own snapshot: the
+    relation cache behind to_regclass may not yet show a table another session just created)."""
+    return conn.execute("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND "
+                        "tablename = %s", (name,)).fetchone()[0] > 0
+
+
 class _Con:
     """The connection as the shared ledger code uses it: `execute(sql with ?, args)` -> cursor."""
 
@@ -175,8 +182,7 @@ class PgLedger(Ledger):
     def schema_version(self, conn=None) -> int | None:
         """The ledger's schema version in the database, or None when it holds no wattwise ledger."""
         conn = conn or self._con
-        has = conn.execute("SELECT to_regclass('wattwise_meta') IS NOT NULL").fetchone()[0]
-        if not has:
+        if not _has_table(conn, "wattwise_meta"):
             return None
         row = conn.execute("SELECT value FROM wattwise_meta WHERE key='schema_version'").fetchone()
         return int(row[0]) if row else 0
@@ -196,7 +202,7 @@ class PgLedger(Ledger):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
             version = self.schema_version(conn)
             if version is None:
-                if conn.execute("SELECT to_regclass('runs') IS NOT NULL").fetchone()[0]:
+                if _has_table(conn, "runs"):
                     raise LedgerError(f"{self.path} holds a table 'runs' of another application (no wattwise_meta);"
                                       " it was left untouched. Use another database or schema")
                 conn.execute("CREATE TABLE wattwise_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

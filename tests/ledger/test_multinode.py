@@ -54,6 +54,7 @@ def test_two_nodes_one_slurm_job_one_run(target, tmp_path):
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [o[1][-500:] for o in outs]
+    assert not [o[1] for o in outs if "could not" in o[1]], [o[1][-800:] for o in outs]
     run_ids = {o[0].strip() for o in outs}
     assert len(run_ids) == 1 and run_ids.pop().startswith("slurm-4242.0-")
     with Ledger(target) as led:
