@@ -16,6 +16,7 @@ from .. import __version__
 from ..errors import WattwiseError
 from .catalog import app as catalog_app
 from .estimate import estimate_command, where_command
+from .ledger import ledger_app, merge_command, serve_metrics_command
 from .compare import compare_command
 from .report import report_command
 from .run import app_run, runs_app
@@ -48,7 +49,11 @@ app.command("compare", help="Variants side by side: accuracy vs a cost, Pareto f
 app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
             help="Measure a command and its children; record it in the ledger; exit with its code.")(app_run)
 app.command("bench-serve", help=_SERVE_HELP)(bench_serve_command)
-app.add_typer(runs_app, name="runs", help="Measured runs in the ledger: list, show, export.")
+app.add_typer(runs_app, name="runs", help="Measured runs in the ledger: list, show, export, merge.")
+app.add_typer(ledger_app, name="ledger", help="The ledger itself: create, upgrade, inspect (SQLite or PostgreSQL).")
+runs_app.command("merge", help="Copy the runs of other ledgers into one (ids kept; idempotent).")(merge_command)
+app.command("serve-metrics", help="Prometheus endpoint of the ledger's running and recent runs.")(
+    serve_metrics_command)
 app.add_typer(catalog_app, name="catalog", help="What wattwise knows (GPUs, zones, PUE, prices, CPUs), with sources.")
 
 

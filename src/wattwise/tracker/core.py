@@ -63,7 +63,7 @@ class Tracker(WindowsMixin):
                  extra: dict | None = None, deadline_s: float | None = None, embodied: bool = False,
                  nodes: int | None = None, embodied_gpu_kg: float | None = None,
                  embodied_server_kg: float | None = None, embodied_lifetime_years: float | None = None,
-                 embodied_utilisation: float | None = None):
+                 embodied_utilisation: float | None = None, prometheus_port: int | None = None):
         from .._checks import check_number
         from . import config as cfgmod
         from .. import assumptions
@@ -97,6 +97,10 @@ class Tracker(WindowsMixin):
         self._nvml = nvml
         self._rapl_root = rapl_root
         self.extra = dict(extra or {})
+        # a Prometheus pull endpoint on this port while the tracker runs (wattwise.prometheus)
+        self.prometheus_port = None if prometheus_port is None else int(check_number(
+            "prometheus_port", prometheus_port, allow_zero=True))   # 0: a free port (see tracker._exporter.port)
+        self._exporter = None
         if embodied:   # the hardware's manufacturing carbon, amortised (wattwise.embodied); checked now
             emb = {"nodes": None if nodes is None else int(check_number("nodes", nodes)),
                    "gpu_kg": embodied_gpu_kg, "server_kg": embodied_server_kg,
@@ -294,8 +298,19 @@ class Tracker(WindowsMixin):
             self._signals.install()
         atexit.register(self._atexit)
         _LIVE.add(self)
+        job = ids.job_info()
+        if job:   # Slurm / torchrun job metadata, once per run
+            self._part_info["job"] = job
+            self.extra.setdefault("job", job)
         self._thread = threading.Thread(target=self._sampler, name="wattwise-sampler", daemon=True)
         self._thread.start()
+        if self.prometheus_port is not None:
+            try:
+                from ..prometheus import serve
+                self._exporter = serve(self, self.prometheus_port)
+            except Exception as e:  # noqa: BLE001 - the endpoint is a courtesy; the job goes on
+                self._warn_once("prometheus", f"wattwise: no Prometheus endpoint on port {self.prometheus_port} "
+                                              f"({type(e).__name__}: {e})")
 
     def _open_ledger(self):
         if self._ledger_arg is False:
@@ -441,6 +456,11 @@ class Tracker(WindowsMixin):
             pass
         for c in self._chains:
             c.close()
+        if self._exporter is not None:
+            try:
+                self._exporter.close()
+            except Exception:  # noqa: BLE001
+                pass
         from ..ledger_rows import index_columns
         ctx = self.ctx.to_dict()
         self.footprint = fp = self._footprint_of(part, status)
