@@ -13,7 +13,8 @@ the tracker's live reading (no I/O on the training path), and never breaks train
 
 from __future__ import annotations
 
-from ._common import DEFAULT_METRICS, METRICS, PREFIX, metrics
+from ._common import (DEFAULT_METRICS, METRICS, PREFIX, StepFlops, co2_metadata, merge_model_card, metrics,
+                      write_card)
 
 _LAZY = {"hf": "hf", "lightning": "lightning", "accelerate": "accelerate", "sinks": "sinks",
          "MlflowSink": "sinks", "WandbSink": "sinks", "WattwiseTracker": "accelerate"}
@@ -27,4 +28,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'wattwise.integrations' has no attribute {name!r}")
 
 
-__all__ = ["DEFAULT_METRICS", "METRICS", "PREFIX", "metrics"]
+__all__ = ["DEFAULT_METRICS", "METRICS", "PREFIX", "StepFlops", "co2_metadata", "merge_model_card", "metrics",
+           "write_card"]
