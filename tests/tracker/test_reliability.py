@@ -404,3 +404,17 @@ def test_nul_c1_escapes_and_pipes_in_names_stay_out_of_the_documents(tmp_path):
     widths = {ln.replace("\\|", "").count("|") for ln in outs["md"].splitlines() if ln.startswith("| ")
               and "Run" not in ln and ln.count("|") > 8}
     assert rows and len(widths) == 1                           # every runs-table row has the same cells
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="child subreaper is Linux only")
+def test_a_daemonized_child_is_reported_as_not_measured(tmp_path):
+    db = tmp_path / "l.db"
+    code = ("import os, sys, time\n"
+            "if os.fork() == 0:\n"
+            "    os.setsid(); time.sleep(4); os._exit(0)\n")
+    r = subprocess.run([sys.executable, "-m", "wattwise.cli.main", "run", "--json", "--ledger", str(db), "--",
+                        sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(r.stdout)
+    warned = [w for w in rec["provenance"]["warnings"] if "left 1 process" in w]
+    assert warned and "not measured" in warned[0]

@@ -85,7 +85,7 @@ def app_run(ctx: typer.Context, interval: INTERVAL = 1.0, name: NAME = None, pro
     if ledger is not None:
         from ..ledger import Ledger
         led = Ledger(ledger)  # a corrupt or foreign file fails here, before the command runs
-    res = run_command(cmd, name=name, record_command=record_command, project=project, tags=tag or (), region=region, pue=pue, interval_s=interval,
+    res = run_command(cmd, name=name, record_command=record_command, watch_daemons=True, project=project, tags=tag or (), region=region, pue=pue, interval_s=interval,
                       ledger=led, gpu=gpu, dtype=dtype,
                       usd_per_gpu_hour=display.parse_quantity("price-per-gpu-hour", price),
                       usd_per_kwh=display.parse_quantity("electricity-price", elec))

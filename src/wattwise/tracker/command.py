@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -73,10 +74,38 @@ def status_of(code: int, interrupted: bool) -> str:
     return "ok" if code == 0 else "failed"
 
 
+def _become_subreaper() -> bool:
+    """Linux: orphaned descendants of the command (a daemon that double-forks) are reparented to this process
+    instead of init, so that they can be seen. Only for a process that exits soon after (`wattwise run`)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0          # PR_SET_CHILD_SUBREAPER
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _own_children() -> set[int]:
+    pid = os.getpid()
+    out: set[int] = set()
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out.update(int(x) for x in f.read().split())
+    except OSError:
+        pass
+    return out
+
+
 def run_command(cmd: Sequence[str], *, name: str | None = None, record_command: bool = False,
-                **tracker_args: Any) -> CommandRun:
+                watch_daemons: bool = False, **tracker_args: Any) -> CommandRun:
     """Start `cmd`, measure its process tree until it exits, record the run. `tracker_args` go to `Tracker`
-    (project, tags, region, pue, interval_s, ledger, ...); they are checked before the command starts."""
+    (project, tags, region, pue, interval_s, ledger, ...); they are checked before the command starts.
+
+    `watch_daemons` (Linux; `wattwise run` sets it): processes the command leaves running after it exits
+    (daemonized) are reported in the run's warnings as not measured past that point."""
     cmd = [str(c) for c in cmd]
     if not cmd:
         raise InvalidValueError("give the command to measure, e.g. ['python', 'train.py']")
@@ -87,6 +116,8 @@ def run_command(cmd: Sequence[str], *, name: str | None = None, record_command: 
         extra["command"] = redact(cmd)
     tracker_args["extra"] = extra
     tracker = Tracker(name or os.path.basename(cmd[0]), **tracker_args)  # bad arguments fail before the command
+    reaping = watch_daemons and _become_subreaper()
+    before = _own_children() if reaping else set()
     main = threading.current_thread() is threading.main_thread()
     forwarder = (_Forwarder() if hasattr(signal, "sigtimedwait") else _HandlerForwarder()) if main else None
     if forwarder is not None:
@@ -117,6 +148,13 @@ def run_command(cmd: Sequence[str], *, name: str | None = None, record_command: 
             f"killed by signal {-code}"
     elif code:
         why = f"exit code {code}"
+    if reaping:
+        left = sorted(_own_children() - before - {proc.pid})
+        if left:
+            tracker._warn_once("daemons", f"wattwise: the command left {len(left)} process(es) running when it "
+                                          f"exited (daemonized? pids {', '.join(map(str, left))}): they are not "
+                                          "measured after that")
+            tracker.annotate(daemonized_pids=left)
     fp = tracker.stop(status, why, exit_code=code)
     record = dict(tracker.record or {}, id=tracker.run_id, status=status)
     return CommandRun(cmd, code, status, tracker.run_id, fp, record, tracker)
