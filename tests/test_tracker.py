@@ -240,8 +240,8 @@ CHILD = textwrap.dedent("""
     t = Tracker("fault-" + mode, interval_s=0.05, ledger=sys.argv[1])
     t.start()
     time.sleep(0.3)
-    print("ready", t.run_id, flush=True)
-    try:
+    try:  # "ready" inside the try: a signal right after it must reach the handler below, not the top level
+        print("ready", t.run_id, flush=True)
         while True:
             x = sum(range(10000))
             time.sleep(0.001)

@@ -283,12 +283,11 @@ class Tracker(WindowsMixin):
         self.run_id = given or ids.new_run_id()
         self._chains = chains(self._meters_arg, dist, self._warn_once, read_deadline_s=self.deadline_s,
                               nvml=self._nvml, rapl_root=self._rapl_root, pid=self._pid)
-        self._start_wall = time.time()
+        self._start_wall, self._start_mono = time.time(), time.monotonic()   # the run's start, on both clocks
         for c in self._chains:
             c.start_next()
         self._part_info = {"interval_s": self.interval_s, "world_size": dist["world_size"] if dist else 1,
                            "local_rank": dist.get("local_rank") if dist else None}
-        self._start_mono = time.monotonic()
         self._snap = Snapshot(self._start_wall, (), 0.0, 0, 0.0, self._start_mono)
         self._prepared = False
         self._stop_event = threading.Event()
