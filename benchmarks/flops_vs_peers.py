@@ -2,7 +2,7 @@
 and aten backends) and thop, all measured in this run against the zoo's analytic ground truth (2 FLOPs per
 multiply-accumulate).
 
-    python benchmarks/flops_vs_peers.py [--repeat 5] [--only gpt-sdpa,mlp] [--threads 2]
+    python benchmarks/flops_vs_peers.py [--repeat 5] [--only gpt-sdpa,mlp] [--threads 2] [--tools wattwise,...]
 
 Prints `name: ratio` lines (counted / truth, and counting time / one plain forward after warm-up), then a table.
 fvcore, ptflops and thop report MACs under the name "flops": their number is taken as reported, and the table
@@ -187,6 +187,8 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (default 1: on a shared machine OpenMP waits swamp small models; 0: as is)")
     ap.add_argument("--no-hf", action="store_true", help="leave out the transformers models (hf-*)")
+    ap.add_argument("--tools", default="", help="comma-separated counters to run (default: all installed), e.g. "
+                                                "wattwise,torch.FlopCounterMode")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -198,6 +200,8 @@ def main(argv=None) -> None:
     names = [n for n in zoo if not a.only or n in a.only.split(",")]
     peers = {}
     for name, (module, fn, macs) in PEERS.items():
+        if a.tools and name not in a.tools.split(","):
+            continue
         if _available(module):
             peers[name] = (fn, macs)
         else:
