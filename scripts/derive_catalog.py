@@ -26,6 +26,8 @@ GPU_ALIASES = {
     "nvidia_v100_sxm2_16gb": ["V100-16GB", "V100-SXM2-16GB"],
     "nvidia_v100_sxm2_32gb": ["V100", "V100-32GB", "V100-SXM2", "V100-SXM2-32GB"],
     "nvidia_v100_pcie_16gb": ["V100-PCIe", "V100-PCIe-16GB"],
+    "nvidia_v100_pcie_32gb": ["V100-PCIe-32GB"],
+    "nvidia_a40": ["A40"],
     "nvidia_a100_sxm4_40gb": ["A100-40GB", "A100-SXM4-40GB", "A100-SXM-40GB"],
     "nvidia_a100_sxm4_80gb": ["A100", "A100-80GB", "A100-SXM", "A100-SXM4", "A100-SXM4-80GB", "A100-SXM-80GB"],
     "nvidia_a100_pcie_40gb": ["A100-PCIe-40GB"],
@@ -65,7 +67,8 @@ GPU_ALIASES = {
 # the catalog does not hold, reports "NVIDIA H200 NVL" and stays unknown).
 NVML_NAMES = {
     "nvidia_v100_sxm2_16gb": ["Tesla V100-SXM2-16GB"], "nvidia_v100_sxm2_32gb": ["Tesla V100-SXM2-32GB"],
-    "nvidia_v100_pcie_16gb": ["Tesla V100-PCIE-16GB"],
+    "nvidia_v100_pcie_16gb": ["Tesla V100-PCIE-16GB"], "nvidia_v100_pcie_32gb": ["Tesla V100-PCIE-32GB"],
+    "nvidia_a40": ["NVIDIA A40"],
     "nvidia_a100_sxm4_40gb": ["NVIDIA A100-SXM4-40GB"], "nvidia_a100_sxm4_80gb": ["NVIDIA A100-SXM4-80GB"],
     "nvidia_a100_pcie_40gb": ["NVIDIA A100-PCIE-40GB"], "nvidia_a100_pcie_80gb": ["NVIDIA A100 80GB PCIe"],
     "nvidia_h100_sxm5_80gb": ["NVIDIA H100 80GB HBM3"], "nvidia_h100_pcie_80gb": ["NVIDIA H100 PCIe"],
@@ -80,7 +83,8 @@ NVML_NAMES = {
 # The curated table has one fp16_bf16 tensor column. Volta (V100) and Turing (T4) have FP16 tensor cores but no
 # BF16 (curated notes: "Volta has no TF32/BF16/FP8", "Turing: ... no BF16/TF32"); Google publishes TPU peaks
 # for bf16 only (cloud.google.com/tpu/docs/v4, v5e, v5p, v6e). Those cells stay blank rather than borrow a figure.
-NO_BF16 = {"nvidia_v100_sxm2_16gb", "nvidia_v100_sxm2_32gb", "nvidia_v100_pcie_16gb", "nvidia_t4",
+NO_BF16 = {"nvidia_v100_sxm2_16gb", "nvidia_v100_sxm2_32gb", "nvidia_v100_pcie_16gb", "nvidia_v100_pcie_32gb",
+           "nvidia_t4",
            "nvidia_p100_sxm2_16gb", "nvidia_p100_pcie_16gb", "nvidia_k80"}
 NO_FP16 = {"google_tpu_v4", "google_tpu_v5e", "google_tpu_v5p", "google_tpu_v6e", "google_tpu_v2", "google_tpu_v3"}
 
@@ -89,6 +93,20 @@ NO_FP16 = {"google_tpu_v4", "google_tpu_v5e", "google_tpu_v5p", "google_tpu_v6e"
 # each row names its primary source, cross-checked with Epoch AI "Data on Machine Learning Hardware" (CC BY 4.0,
 # shared/data/epoch_ml_hardware/ml_hardware.csv; the Epoch row is named in `epoch_hardware_name`).
 EXTRA_ACCELERATORS = [
+    dict(accelerator_id="nvidia_v100_pcie_32gb", vendor="NVIDIA", model="Tesla V100 PCIe 32GB", form_factor="PCIe",
+         release_date="2018-03-27", memory_gb="32", tdp_w="250", tdp_w_estimate="", fp64_tflops="7",
+         fp32_tflops="14", tf32_tflops_dense="", fp16_bf16_tflops_dense="112", fp8_tflops_dense="",
+         int8_tops_dense="", epoch_hardware_name="NVIDIA Tesla V100 PCIe 32 GB",
+         source_url="https://images.nvidia.com/content/technologies/volta/pdf/volta-v100-datasheet-update-us-1165301-r5.pdf",
+         notes="Volta, the 32 GB PCIe card (what NVML names Tesla V100-PCIE-32GB): datasheet 7 / 14 / 112 TFLOPS "
+               "FP64 / FP32 / tensor FP16, 250 W, as the 16 GB PCIe card; no TF32/BF16/FP8; Epoch AI agrees"),
+    dict(accelerator_id="nvidia_a40", vendor="NVIDIA", model="A40", form_factor="PCIe",
+         release_date="2020-10-05", memory_gb="48", tdp_w="300", tdp_w_estimate="", fp64_tflops="",
+         fp32_tflops="37.4", tf32_tflops_dense="74.8", fp16_bf16_tflops_dense="149.7", fp8_tflops_dense="",
+         int8_tops_dense="299.3", epoch_hardware_name="NVIDIA A40 PCIe",
+         source_url="https://images.nvidia.com/content/Solutions/data-center/a40/nvidia-a40-datasheet.pdf",
+         notes="Ampere GA102, 48 GB GDDR6: datasheet 37.4 TFLOPS FP32, tensor TF32 74.8 / BF16-FP16 149.7 / INT8 "
+               "299.3 dense (twice with sparsity), 300 W; Epoch AI agrees"),
     dict(accelerator_id="google_tpu_v2", vendor="Google", model="TPU v2", form_factor="TPU board (4 chips/board)",
          release_date="2017-05-01", memory_gb="16", tdp_w="280", tdp_w_estimate="", fp64_tflops="", fp32_tflops="",
          tf32_tflops_dense="", fp16_bf16_tflops_dense="46", fp8_tflops_dense="", int8_tops_dense="",
