@@ -29,7 +29,13 @@ when started.
 """
 
 from .command import CommandRun, run_command
-from .config import DEFAULT_INTERVAL_S, TrackerWarning, config_path, read_config, resolve_location
+from .config import (
+           DEFAULT_INTERVAL_S,
+           TrackerWarning,
+           config_path,
+           read_config,
+           resolve_location,
+)
 from .context import RunContext
 from .core import Tracker, track
 from .ids import dist_env, new_run_id, shared_run_id

@@ -179,7 +179,16 @@ def default_candidates(dist: dict | None, *, nvml=None, rapl_root: str | None = 
     memory: RAPL DRAM -> RAPL DRAM through perf -> Jetson rails -> W/GB model. Each meter's start() fails fast
     (a missing device node, sysfs folder or platform) before importing any driver.
     """
-    from ..meters import amd, cpu_fallback, cpu_share, jetson, memory, powermetrics, rapl, rapl_perf
+    from ..meters import (
+        amd,
+        cpu_fallback,
+        cpu_share,
+        jetson,
+        memory,
+        powermetrics,
+        rapl,
+        rapl_perf,
+    )
     from ..meters import nvml as nvml_meter
     given = rapl_root or os.environ.get("WATTWISE_RAPL_ROOT")
     root = given or rapl.DEFAULT_ROOT

@@ -14,38 +14,19 @@ import socket
 import sys
 import threading
 import time
-import weakref
-from pathlib import Path
 from typing import Any, Callable
 
 from ..footprint import Footprint
-from . import config, ids, spool
+from . import config, ids
 from .chain import chains
 from .context import RunContext
+from .forking import LIVE as _LIVE
+from .recording import RecordingMixin
 from .signals import SignalChain
-from .windows import OPEN_AT_STOP, Snapshot, Window, WindowsMixin, ledger_row
+from .windows import OPEN_AT_STOP, Snapshot, Window, WindowsMixin
 
 
-_LIVE: "weakref.WeakSet[Tracker]" = weakref.WeakSet()   # started trackers of this process (for fork)
-
-
-def _after_fork_in_child() -> None:
-    """A forked child (DataLoader worker, multiprocessing 'fork') is not the measured process: every tracker it
-    inherited drops its state and locks (which another thread may have held at the fork) without writing."""
-    for t in list(_LIVE):
-        t._forget_after_fork()
-    _LIVE.clear()
-    from . import ids, ledgers, signals
-    ids._reset_after_fork()
-    ledgers._reset_after_fork()
-    signals._reset_after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class Tracker(WindowsMixin):
+class Tracker(RecordingMixin, WindowsMixin):
     """Measure energy, carbon and cost of the work between start and stop; see `wattwise.tracker`.
 
     ledger: a path, a `Ledger`, None (default ledger) or False (do not record).
@@ -64,9 +45,9 @@ class Tracker(WindowsMixin):
                  nodes: int | None = None, embodied_gpu_kg: float | None = None,
                  embodied_server_kg: float | None = None, embodied_lifetime_years: float | None = None,
                  embodied_utilisation: float | None = None, prometheus_port: int | None = None):
+        from .. import assumptions
         from .._checks import check_number
         from . import config as cfgmod
-        from .. import assumptions
         cfg = cfgmod.read_config() if config is None else config
         self.name = name
         self.project = project if project is not None else cfg.get("project")
@@ -253,20 +234,6 @@ class Tracker(WindowsMixin):
         self._ledger_target = None
         self._spooled = False
 
-    def _forget_after_fork(self) -> None:
-        """In a forked child: fresh locks, not running, no ledger, nothing written at exit."""
-        self._lock = threading.RLock()
-        self._meter_lock = threading.Lock()
-        self._state_lock = threading.Lock()
-        self._running = self._stopping = False
-        self.ledger = None
-        self._signals = SignalChain(self._on_signal)
-        self.status = "parent's (forked)"
-        try:
-            atexit.unregister(self._atexit)
-        except Exception:  # noqa: BLE001
-            pass
-
     def _warn_once(self, key: str, msg: str) -> None:
         if key in self._warned:
             return
@@ -310,23 +277,6 @@ class Tracker(WindowsMixin):
             except Exception as e:  # noqa: BLE001 - the endpoint is a courtesy; the job goes on
                 self._warn_once("prometheus", f"wattwise: no Prometheus endpoint on port {self.prometheus_port} "
                                               f"({type(e).__name__}: {e})")
-
-    def _open_ledger(self):
-        if self._ledger_arg is False:
-            return None
-        from ..ledger import Ledger
-        from .ledgers import shared_ledger
-        if isinstance(self._ledger_arg, Ledger):
-            self._ledger_target = self._ledger_arg.path
-            return self._ledger_arg
-        self._ledger_target = Path(self._ledger_arg).expanduser() if self._ledger_arg is not None \
-            else config.default_ledger_path()
-        try:
-            return shared_ledger(self._ledger_arg, timeout_s=self.deadline_s)
-        except Exception as e:  # noqa: BLE001 - measure anyway; checkpoints wait in the spool
-            self._warn_once("ledger", f"wattwise: ledger unavailable ({e}); measuring goes on and checkpoints are "
-                                      "spooled for the next process that opens it")
-            return None
 
     def _prepare(self) -> None:
         """Catalog look-ups and the ledger: done in the sampler thread, off the caller's path."""
@@ -376,49 +326,7 @@ class Tracker(WindowsMixin):
         from ..measured import footprint_from_parts
         return footprint_from_parts([part], self._context_dict(), run_id=self.run_id, status=status)
 
-    # --- sampler and checkpoints --------------------------------------------------------------------------------
-    def _checkpoint(self, status: str = "running", end: bool = False) -> dict:
-        snap = self._fresh_snapshot()
-        part = self._part_of(snap, status, end)
-        if self._ledger_arg is False:
-            return part
-        with self._state_lock:
-            pending, self._unwritten = self._unwritten, []
-        ctx = self.ctx.to_dict()
-        try:
-            if self.ledger is None:
-                raise OSError("no ledger open")
-            self._write_part(ctx, part, snap)
-            while pending:
-                self.ledger.write_window(self.run_id, ledger_row(pending[0], self.rank))
-                pending.pop(0)
-            if self._spooled:
-                spool.drop(self.run_id, self.rank)
-                self._spooled = False
-        except Exception as e:  # noqa: BLE001 - the job goes on; what was measured waits in the spool
-            self._warn_once("ledger-write", f"wattwise: could not write to the ledger ({e}); measuring goes on, "
-                                            "checkpoints are spooled until it can be written")
-            if self._ledger_target is not None:
-                try:
-                    spool.spool(self._ledger_target, self.run_id, ctx, part, [ledger_row(w, self.rank)
-                                                                             for w in pending])
-                    self._spooled = True
-                except Exception as e2:  # noqa: BLE001
-                    self._warn_once("spool", f"wattwise: could not spool the checkpoint either ({e2})")
-        return part
-
-    def _write_part(self, ctx: dict, part: dict, snap) -> None:
-        """Write the part; a generated id found taken by another job is replaced (once) by a fresh one."""
-        from ..ledger import RunIdTaken
-        claim = not self._claimed and self._id_generated
-        try:
-            self.ledger.write_part(self.run_id, ctx, part, _sample(snap, self._start_wall), claim=claim)
-        except RunIdTaken:
-            old, self.run_id = self.run_id, ids.new_run_id()
-            self._warn_once("run-id", f"wattwise: run id {old} was taken by another job; this run is {self.run_id}")
-            self.ledger.write_part(self.run_id, ctx, part, _sample(snap, self._start_wall), claim=True)
-        self._claimed = True
-
+    # --- sampler -------------------------------------------------------------------------------------------------
     def _sampler(self) -> None:
         try:
             self._prepare()
@@ -476,15 +384,6 @@ class Tracker(WindowsMixin):
         if self._running:
             failed = getattr(sys, "last_value", None) is not None or getattr(sys, "last_exc", None) is not None
             self.stop("failed" if failed else "interrupted", "process exited before stop()")
-
-
-def _sample(snap: Snapshot, start_wall: float) -> dict:
-    """One row of the ledger's samples table: seconds since start, energy per component, FLOPs so far."""
-    s: dict[str, Any] = {"t_s": snap.t_wall - start_wall, "flops": snap.flops or None}
-    for r in snap.readings:
-        k = f"energy_{r['component']}_j"
-        s[k] = (s.get(k) or 0.0) + r["energy_j"]
-    return s
 
 
 def track(fn: Callable | None = None, /, **kwargs) -> Callable:
