@@ -15,6 +15,15 @@ from .rules import _METADATA, _RULE_CACHE, _can_carry_macs, _numel_of_tensors, _
 
 _MAX_SHAPES = 4  # distinct argument-shape signatures kept per uncounted op
 
+try:  # what torch._dynamo.disable does around a mode's __torch_dispatch__, done here with two C calls per op
+    from torch._C._dynamo.eval_frame import (
+        _FrameAction, _FrameExecStrategy, get_eval_frame_callback as _eval_frame_callback,
+        set_code_exec_strategy as _set_code_exec_strategy, set_eval_frame as _set_eval_frame,
+    )
+    _DYNAMO_GUARD = True
+except Exception:  # pragma: no cover - a torch without these: torch's own wrapping applies
+    _DYNAMO_GUARD = False
+
 PHASES = ("forward", "backward", "optimizer")
 
 
@@ -93,6 +102,35 @@ FLEX_NOTE = ("flex_attention: the score_mod / mask_mod arithmetic is not counted
              "discounted (dense Q K^T and weights x V counted)")
 
 
+# The hot path: a plan per OpOverload, keyed by id() (OpOverload.__hash__ is a Python method: a dict keyed by the
+# op itself costs a Python call per lookup), made once and kept for every count without user rules.
+_P_ZERO, _P_EW, _P_MAC, _P_SLOW = 0, 1, 2, 3
+_PLANS: dict[int, tuple] = {}  # id(func) -> (func, code, ...), for counts without user rules
+_META_SCALAR_PACKETS = {aten.all, aten.any, aten._local_scalar_dense, aten.is_nonzero}
+_OpOverload = torch._ops.OpOverload
+
+
+def _plan(func, user_rules) -> tuple:
+    """What `_DispatchMode` does with `func`, decided once: (func, _P_ZERO, call) for ops without arithmetic,
+    (func, _P_EW, call, ew) for elementwise ones, (func, _P_MAC, call, fn, names, op name) for the other
+    built-in rules, (func, _P_SLOW) for everything else (metadata queries, higher-order ops, user rules,
+    ops without a rule, meta-device special cases), which takes `_DispatchMode._slow`, the general path."""
+    if type(func) is not _OpOverload or func in _METADATA:
+        return (func, _P_SLOW)
+    packet = func._overloadpacket
+    if packet in _META_SCALAR_PACKETS or packet in _GROUPED_MM or (user_rules and packet in user_rules):
+        return (func, _P_SLOW)
+    rule = _rule_for(func)
+    call = func._op  # what OpOverload.__call__ calls, without its Python frame
+    if rule.zero:
+        return (func, _P_ZERO, call)
+    if rule.unknown:
+        return (func, _P_SLOW)
+    if rule.ew is not None:
+        return (func, _P_EW, call, rule.ew)
+    return (func, _P_MAC, call, rule.fn, rule.names, packet.__name__)
+
+
 class _DispatchMode(TorchDispatchMode):
     """Applies to every aten op its rule: a user rule of `user_rules` ({OpOverloadPacket: _UserRule}, see
     registry.py) when there is one, else the built-in rule. Higher-order ops pass through here too
@@ -100,10 +138,17 @@ class _DispatchMode(TorchDispatchMode):
 
     supports_higher_order_operators = True
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ in torch._dynamo.disable (two Python frames and six calls per
+        # op); this mode leaves its frames to dynamo only where `_DYNAMO_GUARD` can keep dynamo out itself
+        return not _DYNAMO_GUARD
+
     def __init__(self, counter: _Counter, user_rules: dict | None = None):
         super().__init__()
         self.c = counter
         self.user_rules = user_rules or {}
+        self._plans = {} if self.user_rules else _PLANS
 
     def _hop(self, func, args, kwargs):
         c = self.c
@@ -129,7 +174,64 @@ class _DispatchMode(TorchDispatchMode):
         return out
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
+        if _DYNAMO_GUARD and _eval_frame_callback() is not None:  # under torch.compile: keep dynamo out
+            return self._no_dynamo(func, types, args, kwargs)
+        plan = self._plans.get(id(func))
+        if plan is None or plan[0] is not func:
+            plan = self._plans[id(func)] = _plan(func, self.user_rules)
+        code = plan[1]
+        if code == _P_ZERO:
+            return plan[2](*args, **kwargs) if kwargs else plan[2](*args)
+        if code == _P_SLOW:
+            return self._slow(func, args, kwargs or {})
+        out = plan[2](*args, **kwargs) if kwargs else plan[2](*args)
+        c = self.c
+        if code == _P_EW:
+            flops = plan[3](args, kwargs, out)
+            if c.phase != "optimizer":  # elementwise work outside the optimizer is tallied apart from the total
+                c.other += flops
+                return out
+            self._add(func._overloadpacket.__name__, "elementwise", flops, 0, 0)
+            return out
+        bound = dict(zip(plan[4], args))
+        if kwargs:
+            bound.update(kwargs)
+        kind, flops, a_full, a_eff = plan[3](bound, out)
+        if kind == "elementwise" and c.phase != "optimizer":
+            c.other += flops
+            return out
+        self._add(plan[5], kind, flops, a_full, a_eff)
+        return out
+
+    def _no_dynamo(self, func, types, args, kwargs):
+        prior = _set_eval_frame(None)
+        try:
+            return self.__torch_dispatch__(func, types, args, kwargs)
+        finally:
+            _set_eval_frame(prior)
+
+    def _add(self, op_name: str, kind: str, flops: int, a_full: int, a_eff: int) -> None:
+        """File `flops` of one op call by phase, kind, op and module (elementwise work in the optimizer too)."""
+        c = self.c
+        phase = c.current_phase()
+        c.phase_flops[phase] += flops
+        if phase == "optimizer":
+            c.by_kind["optimizer"] += flops
+        else:  # fused layers report their attention part apart from their projections
+            c.by_kind[kind] += flops - a_full
+            if a_full:
+                c.by_kind["attention"] += a_full
+        c.by_op[op_name] += flops
+        c.attn_full += a_full
+        c.attn_eff += a_eff
+        if c.tracker is not None and flops:
+            modules = c.modules
+            for p in c.tracker.parents:
+                modules[p][phase] += flops
+
+    def _slow(self, func, args, kwargs):
+        """The general path: metadata queries, higher-order ops, user rules, ops without a rule (decomposed when
+        they can be, else run and listed in the coverage), meta scalars and meta grouped_mm."""
         if func in _METADATA:
             return NotImplemented
         if isinstance(func, torch._ops.HigherOrderOperator):
@@ -159,26 +261,11 @@ class _DispatchMode(TorchDispatchMode):
         if kwargs:
             bound.update(kwargs)
         kind, flops, a_full, a_eff = rule.fn(bound, out) if user is None else user(func, bound, out)
-        c = self.c
-        phase = c.current_phase()
-        if kind == "elementwise" and phase != "optimizer":
-            c.other += flops
+        if kind == "elementwise" and self.c.phase != "optimizer":
+            self.c.other += flops
             return out
-        c.phase_flops[phase] += flops
-        if phase == "optimizer":
-            c.by_kind["optimizer"] += flops
-        else:  # fused layers report their attention part apart from their projections
-            c.by_kind[kind] += flops - a_full
-            if a_full:
-                c.by_kind["attention"] += a_full
-        c.by_op[func._overloadpacket.__name__] += flops
-        c.attn_full += a_full
-        c.attn_eff += a_eff
-        if c.tracker is not None and flops:
-            for p in set(c.tracker.parents):
-                c.modules[p][phase] += flops
+        self._add(func._overloadpacket.__name__, kind, flops, a_full, a_eff)
         return out
-
 
     def _meta_scalar(self, func, args, kwargs):
         """Data-dependent truth tests on meta tensors (`if mask.all():`), only when counting with
@@ -271,3 +358,8 @@ class _BiasGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         return grad, torch.zeros(ctx.bias_shape, dtype=ctx.bias_dtype, device=grad.device)
+
+
+if _DYNAMO_GUARD:  # dynamo never compiles these two frames; _no_dynamo turns it off for everything they call
+    for _fn in (_DispatchMode.__torch_dispatch__, _DispatchMode._no_dynamo):
+        _set_code_exec_strategy(_fn.__code__, _FrameExecStrategy(_FrameAction.SKIP, _FrameAction.DEFAULT))

@@ -333,8 +333,27 @@ def _shape_sig(args) -> tuple:
 
 
 def _numel_of_tensors(x) -> int:
+    if type(x) is torch.Tensor or type(x) is torch.nn.Parameter:  # a plain tensor is a pytree leaf: no flattening
+        return x.numel()
     flat, _ = tree_flatten(x)
     return sum(t.numel() for t in flat if isinstance(t, torch.Tensor))
+
+
+_MISSING = object()
+
+
+def _arg_getter(names: tuple, name: str, default):
+    """`get(args, kwargs)`: what `dict(zip(names, args), **kwargs).get(name, default)` reads, without the dict."""
+    i = names.index(name) if name in names else None
+
+    def get(args, kwargs):
+        if kwargs and name in kwargs:
+            return kwargs[name]
+        if i is not None and i < len(args):
+            return args[i]
+        return default
+
+    return get
 
 
 def _ew_rule(name: str, func):
@@ -349,9 +368,10 @@ def _ew_rule(name: str, func):
         return None
     cost = _EW_COST.get(base, _EW_COST.get(stem, 1))
     input_sized = base in _INPUT_SIZED or stem in _INPUT_SIZED
-    names = [a.name for a in func._schema.arguments]
+    names = tuple(a.name for a in func._schema.arguments)
     alpha_arg = "alpha" in names
     value_arg = "value" in names
+    value_base = base in ("addcmul", "addcdiv", "addcmul_", "addcdiv_")
 
     def rule(b, out):
         if "source" in b or "src" in b:  # index_add, scatter_add, scatter_reduce: one op per source element
@@ -369,18 +389,74 @@ def _ew_rule(name: str, func):
         c = cost
         if alpha_arg and b.get("alpha", 1) != 1:
             c += 1
-        if value_arg and base in ("addcmul", "addcdiv", "addcmul_", "addcdiv_") and b.get("value", 1) == 1:
+        if value_arg and value_base and b.get("value", 1) == 1:
             c -= 1
         return "elementwise", c * n, 0, 0
 
+    rule.fast = _ew_fast(name, names, cost, input_sized, alpha_arg, value_arg and value_base, rule)
     return rule
 
 
-class _Rule:
-    __slots__ = ("fn", "names", "zero", "unknown")
+def _ew_fast(name, names, cost, input_sized, alpha_arg, value_check, rule):
+    """`fast(args, kwargs, out) -> flops` of an elementwise `rule`, the same number as `rule(bound, out)[1]` with
+    the arguments read in place instead of bound into a dict (one per op call on the counter's hot path)."""
+    if "source" in names or "src" in names or name.startswith("_fused_"):
+        def slow(args, kwargs, out):
+            b = dict(zip(names, args))
+            if kwargs:
+                b.update(kwargs)
+            return rule(b, out)[1]
+        return slow
+    get_self = _arg_getter(names, "self", _MISSING)
+    get_input = _arg_getter(names, "input", None)
+    get_alpha = _arg_getter(names, "alpha", 1)
+    get_value = _arg_getter(names, "value", 1)
+    numel = _numel_of_tensors
+    foreach = name.startswith("_foreach_")
+    plain = not (input_sized or foreach or alpha_arg or value_check)
 
-    def __init__(self, fn, names, zero=False, unknown=False):
-        self.fn, self.names, self.zero, self.unknown = fn, names, zero, unknown
+    if plain:  # most pointwise ops (add.Tensor has alpha: not here): cost x output size
+        def fast(args, kwargs, out):
+            if type(out) is torch.Tensor:
+                n = out.numel()
+            else:
+                n = numel(out)
+            if n == 0:
+                v = get_self(args, kwargs)
+                n = numel(None if v is _MISSING else v)
+            return cost * n
+        return fast
+
+    def fast(args, kwargs, out):
+        if input_sized:
+            v = get_self(args, kwargs)
+            n = numel(get_input(args, kwargs) if v is _MISSING else v)
+        elif foreach:
+            v = get_self(args, kwargs)
+            n = numel(None if v is _MISSING else v)
+        else:
+            n = numel(out)
+            if n == 0:
+                v = get_self(args, kwargs)
+                n = numel(None if v is _MISSING else v)
+        c = cost
+        if alpha_arg and get_alpha(args, kwargs) != 1:
+            c += 1
+        if value_check and get_value(args, kwargs) == 1:
+            c -= 1
+        return c * n
+
+    return fast
+
+
+class _Rule:
+    """`fn(bound, out)` and the schema `names` it binds by; `zero`: no arithmetic; `unknown`: no rule;
+    `ew`: for elementwise rules, `ew(args, kwargs, out) -> flops` (the same count, no binding)."""
+
+    __slots__ = ("fn", "names", "zero", "unknown", "ew")
+
+    def __init__(self, fn, names, zero=False, unknown=False, ew=None):
+        self.fn, self.names, self.zero, self.unknown, self.ew = fn, names, zero, unknown, ew
 
 
 _RULE_CACHE: dict[Any, _Rule] = {}
@@ -399,6 +475,6 @@ def _rule_for(func) -> _Rule:
         r = _Rule(None, names, zero=True)
     else:
         ew = _ew_rule(name, func)
-        r = _Rule(ew, names) if ew is not None else _Rule(None, names, unknown=True)
+        r = _Rule(ew, names, ew=ew.fast) if ew is not None else _Rule(None, names, unknown=True)
     _RULE_CACHE[func] = r
     return r
