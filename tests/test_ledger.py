@@ -9,6 +9,7 @@ import time
 import pytest
 
 from wattwise import ledger as ledger_mod
+from wattwise import ledger_schema
 from wattwise.ledger import Ledger, LedgerError, aggregate, default_path, to_footprint
 
 CTX = {"name": "n", "project": "p", "tags": ["a", "b"], "pue": {"low": 1.1, "central": 1.2, "high": 1.5},
@@ -172,8 +173,8 @@ def test_migration_upgrades_an_old_ledger_in_place(tmp_path, monkeypatch):
     with Ledger(p) as led:
         led.write_part("old", CTX, part())
     nxt = ledger_mod.SCHEMA_VERSION + 1
-    monkeypatch.setattr(ledger_mod, "SCHEMA_VERSION", nxt)
-    monkeypatch.setitem(ledger_mod.MIGRATIONS, nxt, "ALTER TABLE runs ADD COLUMN notes TEXT")
+    monkeypatch.setattr(ledger_schema, "SCHEMA_VERSION", nxt)   # the schema lives in wattwise.ledger_schema
+    monkeypatch.setitem(ledger_schema.MIGRATIONS, nxt, "ALTER TABLE runs ADD COLUMN notes TEXT")
     with Ledger(p) as led:
         assert led.run("old")["notes"] is None  # kept its data, gained the column
     assert sqlite3.connect(p).execute("PRAGMA user_version").fetchone()[0] == nxt

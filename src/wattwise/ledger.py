@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import sqlite3
 import threading
@@ -32,104 +31,25 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .constants import J_PER_KWH  # noqa: F401 (re-exported for older importers)
-from .errors import WattwiseError
 from .footprint import Footprint
+from .ledger_files import SqliteFile, _warn_network_fs, filesystem_type  # noqa: F401 (re-exported)
 from .ledger_rows import _c, _part_status, index_columns, to_footprint  # noqa: F401 (to_footprint: re-exported)
+from .ledger_schema import (  # noqa: F401 (re-exported)
+    APPLICATION_ID,
+    FULL_EVERY_S,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SQLITE_HEADER,
+    LedgerError,
+    RunIdTaken,
+)
 from .measured import STATUSES, combine_status, footprint_from_parts  # noqa: F401 (re-exported)
-
-APPLICATION_ID = 0x57415454  # 'WATT'
-SCHEMA_VERSION = 3
-FULL_EVERY_S = 30.0   # a running run's stored totals are refreshed at least this often (parts' clock)
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-class LedgerError(WattwiseError):
-    """The ledger file cannot be used (corrupt, foreign, newer schema, locked for too long)."""
-
-
-class RunIdTaken(LedgerError):
-    """A new run's id is already held by another process's part (ids are random: practically never)."""
 
 
 def default_path() -> Path:
     """`$WATTWISE_HOME/ledger.db`, else `~/.wattwise/ledger.db` (resolved by wattwise.tracker.config)."""
     from .tracker.config import default_ledger_path
     return default_ledger_path()
-
-
-# --- schema -------------------------------------------------------------------------------------------------------
-
-_V1 = """
-CREATE TABLE runs (
-    id TEXT PRIMARY KEY,
-    name TEXT, project TEXT, tags TEXT NOT NULL DEFAULT '[]',
-    status TEXT NOT NULL,
-    start_ts REAL, end_ts REAL, updated_ts REAL, duration_s REAL,
-    host TEXT, hardware TEXT, region TEXT,
-    pue REAL, intensity_g_per_kwh REAL,
-    energy_gpu_kwh REAL, energy_cpu_kwh REAL, energy_memory_kwh REAL, it_energy_kwh REAL,
-    energy_kwh REAL, energy_kwh_low REAL, energy_kwh_high REAL,
-    co2e_kg REAL, co2e_kg_low REAL, co2e_kg_high REAL,
-    cost_usd REAL, cost_usd_low REAL, cost_usd_high REAL,
-    gpu_hours REAL, flops REAL, flop_per_s REAL, mfu REAL,
-    world_size INTEGER NOT NULL DEFAULT 1,
-    context TEXT NOT NULL DEFAULT '{}',
-    provenance TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX runs_project ON runs(project);
-CREATE INDEX runs_start ON runs(start_ts);
-CREATE TABLE run_parts (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    rank INTEGER NOT NULL,
-    host TEXT, pid INTEGER, status TEXT NOT NULL,
-    start_ts REAL, end_ts REAL, updated_ts REAL,
-    flops REAL, steps INTEGER,
-    readings TEXT NOT NULL DEFAULT '[]',
-    info TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (run_id, rank)
-);
-CREATE TABLE samples (
-    run_id TEXT NOT NULL, rank INTEGER NOT NULL, t_s REAL NOT NULL,
-    energy_gpu_j REAL, energy_cpu_j REAL, energy_memory_j REAL, flops REAL
-);
-CREATE INDEX samples_run ON samples(run_id, rank, t_s);
-"""
-
-# schema 2: the run's footprint as JSON (Footprint.to_dict) next to the index columns; named windows of a run
-_V2 = """
-ALTER TABLE runs ADD COLUMN footprint TEXT;
-CREATE TABLE windows (
-    run_id TEXT NOT NULL, rank INTEGER NOT NULL DEFAULT 0, name TEXT NOT NULL,
-    start_ts REAL, end_ts REAL, status TEXT NOT NULL DEFAULT 'ok',
-    footprint TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX windows_run ON windows(run_id, start_ts);
-"""
-
-# schema 3: the large JSON documents of a run in a side table (checkpoints no longer rewrite them); samples keyed
-# by (run, rank, time) without a rowid: one b-tree, and a replayed checkpoint adds no second sample; a part's
-# `folded` is 0 when it was written after the run's stored totals (readers rebuild those runs from their parts)
-_V3 = """
-CREATE TABLE run_docs (
-    run_id TEXT PRIMARY KEY,
-    context TEXT NOT NULL DEFAULT '{}', provenance TEXT NOT NULL DEFAULT '{}', footprint TEXT
-);
-INSERT INTO run_docs (run_id, context, provenance, footprint) SELECT id, context, provenance, footprint FROM runs;
-UPDATE runs SET context='{}', provenance='{}', footprint=NULL;
-CREATE TABLE samples_v3 (
-    run_id TEXT NOT NULL, rank INTEGER NOT NULL, t_s REAL NOT NULL,
-    energy_gpu_j REAL, energy_cpu_j REAL, energy_memory_j REAL, flops REAL,
-    PRIMARY KEY (run_id, rank, t_s)
-) WITHOUT ROWID;
-INSERT OR IGNORE INTO samples_v3 SELECT run_id, rank, t_s, energy_gpu_j, energy_cpu_j, energy_memory_j, flops
-    FROM samples ORDER BY rowid;
-DROP TABLE samples;
-ALTER TABLE samples_v3 RENAME TO samples;
-ALTER TABLE run_parts ADD COLUMN folded INTEGER NOT NULL DEFAULT 1
-"""
-
-# version -> SQL that brings a ledger from version-1 to version (applied in order, each in one transaction)
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 
 
 def is_url(path) -> bool:
@@ -152,10 +72,7 @@ def aggregate(parts: list[dict], ctx: dict) -> dict[str, Any]:
 
 # --- the store ----------------------------------------------------------------------------------------------------
 
-_RETRYABLE = ("locked", "busy")
-
-
-class Ledger:
+class Ledger(SqliteFile):
     """A wattwise ledger file. `Ledger()` opens (creating if absent) the default one (`$WATTWISE_LEDGER`, else
     `<home>/ledger.db`); a `postgresql://` URL opens a PostgreSQL ledger (wattwise.ledger_pg.PgLedger)."""
 
@@ -178,213 +95,6 @@ class Ledger:
         self._con: sqlite3.Connection | None = None
         self._host = socket.gethostname()
         self._open()
-
-    # connection and schema
-    def _check_header(self) -> None:
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return
-        if size == 0:
-            return
-        with open(self.path, "rb") as f:
-            head = f.read(16)
-        if head != SQLITE_HEADER:
-            raise LedgerError(f"{self.path} is not a wattwise ledger (not an SQLite database); it was left untouched. "
-                              "Move it away or pass another path (--ledger / WATTWISE_HOME)")
-
-    def _check_path(self) -> None:
-        """A clear LedgerError for a path that cannot be a ledger file, before anything is created."""
-        p = self.path
-        if p.is_dir():
-            raise LedgerError(f"{p} is a folder, not a ledger file: pass a file path (--ledger / WATTWISE_HOME)")
-        for parent in p.parents:
-            if parent.exists():
-                if not parent.is_dir():
-                    home = os.environ.get("WATTWISE_HOME")
-                    why = (f" (WATTWISE_HOME={home} is a file, not a folder)"
-                           if home and Path(home).expanduser() == parent else "")
-                    raise LedgerError(f"cannot use ledger {p}: {parent} is a file, not a folder{why}")
-                break
-        if not self.create and not p.exists():
-            raise LedgerError(f"no ledger at {p}: nothing has been recorded there (wattwise run and Tracker record "
-                              "runs; --ledger or WATTWISE_HOME choose the file)")
-
-    def _open(self) -> None:
-        self._check_path()
-        if self.create:
-            self._create_private()
-        self._check_header()
-        con = self._connect()
-        self._con = con
-        try:
-            con.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
-            if self.create:
-                self._retry(self._init_schema)
-                self._retry(lambda: con.execute("PRAGMA journal_mode=WAL").fetchone())
-                con.execute("PRAGMA synchronous=NORMAL")
-                # the WAL is folded back into the database every ~1,000 pages and truncated to 4 MiB after it
-                con.execute("PRAGMA wal_autocheckpoint=1000")
-                con.execute(f"PRAGMA journal_size_limit={4 * 1024 * 1024}")
-            else:
-                self._check_readable_schema()
-        except sqlite3.DatabaseError as e:
-            con.close()
-            self._con = None
-            raise LedgerError(f"{self.path} cannot be used as a wattwise ledger ({e}); it was left untouched. "
-                              "Move it away or pass another path") from None
-        except LedgerError:
-            con.close()
-            self._con = None
-            raise
-        if self.create:
-            _warn_network_fs(self.path)
-        if self.create:   # checkpoints that found this ledger locked earlier: written now
-            from .tracker.spool import flush
-            flush(self)
-
-    def _create_private(self) -> None:
-        """The folder (0700) and an empty ledger file (0600) when they do not exist: runs name hosts, commands
-        and projects, so other users of the machine cannot read them by default."""
-        folder = self.path.parent
-        try:
-            if not folder.exists():
-                folder.mkdir(parents=True, mode=0o700)
-                os.chmod(folder, 0o700)
-            if not self.path.exists():
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-                os.close(fd)
-        except FileExistsError:
-            pass
-        except OSError as e:
-            raise LedgerError(f"cannot create the ledger {self.path}: {e.strerror or e}") from None
-
-    def _connect(self) -> sqlite3.Connection:
-        """Read-write for writers; read-only (`mode=ro`, else `immutable=1` on a read-only mount or another user's
-        file) for read commands, which never create, migrate or lock the file."""
-        kw = dict(timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
-        if self.create:
-            try:
-                return sqlite3.connect(str(self.path), **kw)
-            except sqlite3.OperationalError as e:
-                raise LedgerError(f"cannot open the ledger {self.path}: {e}") from None
-        uri = self.path.resolve().as_uri()
-        last = None
-        # no -wal file: no writer has the ledger open, and a read-only WAL connection would leave -wal/-shm
-        # files behind: read it as immutable. Otherwise read-only next to the live writer.
-        live = Path(str(self.path) + "-wal").exists()
-        for q in (("?mode=ro", "?mode=ro&immutable=1") if live else ("?mode=ro&immutable=1", "?mode=ro")):
-            try:
-                con = sqlite3.connect(uri + q, uri=True, **kw)
-                con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                return con
-            except sqlite3.DatabaseError as e:
-                last = e
-                try:
-                    con.close()
-                except Exception:  # noqa: BLE001
-                    pass
-        raise LedgerError(f"cannot read the ledger {self.path}: {last}") from None
-
-    def _check_readable_schema(self) -> None:
-        con = self._con
-        app_id = con.execute("PRAGMA application_id").fetchone()[0]
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        if app_id != APPLICATION_ID:
-            raise LedgerError(f"{self.path} is not a wattwise ledger (application_id {app_id:#x}); it was left "
-                              "untouched")
-        if version > SCHEMA_VERSION:
-            raise LedgerError(f"{self.path} has ledger schema version {version}, newer than this wattwise "
-                              f"understands ({SCHEMA_VERSION}); upgrade wattwise")
-        if version < SCHEMA_VERSION:
-            if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK):
-                Ledger(self.path, timeout_s=self.timeout_s).close()   # upgrade in place once, then read
-                con.close()   # (an immutable connection would keep the old schema)
-                self._con = self._connect()
-            else:
-                raise LedgerError(f"{self.path} has ledger schema version {version}; this wattwise reads version "
-                                  f"{SCHEMA_VERSION}: open it once with write access to upgrade it")
-
-    def _init_schema(self) -> None:
-        con = self._con
-        app_id = con.execute("PRAGMA application_id").fetchone()[0]
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
-            return
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            app_id = con.execute("PRAGMA application_id").fetchone()[0]
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            if app_id == 0 and version == 0 and not tables:
-                con.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            elif app_id != APPLICATION_ID:
-                raise LedgerError(f"{self.path} is an SQLite database of another application (application_id "
-                                  f"{app_id:#x}, tables {', '.join(tables[:5]) or 'none'}); it was left untouched. "
-                                  "Pass another path (--ledger / WATTWISE_HOME)")
-            if version > SCHEMA_VERSION:
-                raise LedgerError(f"{self.path} has ledger schema version {version}, newer than this wattwise "
-                                  f"understands ({SCHEMA_VERSION}); upgrade wattwise")
-            for v in range(version + 1, SCHEMA_VERSION + 1):
-                for stmt in MIGRATIONS[v].split(";"):
-                    if stmt.strip():
-                        con.execute(stmt)
-                con.execute(f"PRAGMA user_version={v}")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-
-    def _retry(self, fn):
-        """Run fn, retrying 'database is locked/busy' with jittered backoff until timeout_s."""
-        deadline = time.monotonic() + self.timeout_s
-        delay = 0.01
-        while True:
-            try:
-                return fn()
-            except sqlite3.OperationalError as e:
-                if not any(w in str(e).lower() for w in _RETRYABLE) or time.monotonic() > deadline:
-                    if any(w in str(e).lower() for w in _RETRYABLE):
-                        raise LedgerError(f"{self.path}: still locked after {self.timeout_s:g} s ({e})") from None
-                    raise
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.5)
-
-    def _tx(self, fn):
-        """fn(con) inside BEGIN IMMEDIATE ... COMMIT, retried on lock contention; whole or nothing."""
-        def attempt():
-            con = self._con
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                out = fn(con)
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-            return out
-        with self._lock:
-            if self._con is None:
-                raise LedgerError(f"{self.path}: ledger is closed")
-            try:
-                return self._retry(attempt)
-            except sqlite3.DatabaseError as e:
-                raise LedgerError(f"{self.path}: {e}") from None
-
-    @property
-    def closed(self) -> bool:
-        return self._con is None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # writing
     def write_part(self, run_id: str, ctx: dict, part: dict, sample: dict | None = None, *,
@@ -650,41 +360,6 @@ class Ledger:
             ts = rec.get(f"{k}_ts")
             rec[k] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts)) if ts else None
         return rec
-
-
-_NETWORK_FS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs", "fuse.sshfs", "9p", "afs",
-               "ceph", "fuse.glusterfs", "glusterfs", "panfs", "fuse.s3fs")
-_WARNED_FS: set[str] = set()
-
-
-def filesystem_type(path: Path) -> str | None:
-    """The type of the filesystem holding `path` (Linux /proc/mounts; None elsewhere)."""
-    try:
-        target = os.path.realpath(path)
-        best, kind = "", None
-        with open("/proc/mounts") as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) < 3:
-                    continue
-                mnt = fields[1].replace("\\040", " ")
-                if (target == mnt or target.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
-                    best, kind = mnt, fields[2]
-        return kind
-    except OSError:
-        return None
-
-
-def _warn_network_fs(path: Path) -> None:
-    """SQLite's locks are unreliable on network filesystems: writers on several hosts can corrupt the file."""
-    kind = filesystem_type(path)
-    if kind and kind.lower() in _NETWORK_FS and str(path) not in _WARNED_FS:
-        _WARNED_FS.add(str(path))
-        import warnings
-        warnings.warn(f"wattwise: the ledger {path} is on a network filesystem ({kind}): SQLite's locking is not "
-                      "safe there for writers on several hosts. Use a PostgreSQL ledger (WATTWISE_LEDGER="
-                      "postgresql://...) or a local file per node and `wattwise runs merge`", RuntimeWarning,
-                      stacklevel=4)
 
 
 def merge(sources: Iterable, into) -> dict[str, int]:

@@ -6,7 +6,6 @@ import sqlite3
 import typer
 from typer.testing import CliRunner
 
-from wattwise import ledger as ledger_mod
 from wattwise.cli.ledger import ledger_app, merge_command
 from wattwise.ledger import Ledger
 
@@ -57,6 +56,8 @@ def test_runs_merge_is_idempotent_and_keeps_ids(tmp_path, target):
 
 def test_network_filesystem_warning(tmp_path, monkeypatch):
     import pytest
-    monkeypatch.setattr(ledger_mod, "filesystem_type", lambda p: "nfs4")
+
+    from wattwise import ledger_files
+    monkeypatch.setattr(ledger_files, "filesystem_type", lambda p: "nfs4")   # the SQLite file code lives there
     with pytest.warns(RuntimeWarning, match="network filesystem"):
         Ledger(tmp_path / "n.db").close()
