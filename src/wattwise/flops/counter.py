@@ -148,9 +148,23 @@ class FlopCount:
 # Public entry point
 # ----------------------------------------------------------------------------------------------------------
 
+_LEAVES = (int, float, bool, str, type(None))
+
+
 def _tensors(x):
     flat, _ = tree_flatten(x)
     return [t for t in flat if isinstance(t, torch.Tensor)]
+
+
+def _arg_tensors(args: tuple, kwargs: dict) -> list:
+    """`_tensors((args, kwargs))`, without pytree when every argument is a plain tensor or a scalar."""
+    out = []
+    for v in (*args, *kwargs.values()):
+        if type(v) is torch.Tensor or type(v) is torch.nn.Parameter:
+            out.append(v)
+        elif type(v) not in _LEAVES:
+            return _tensors((args, kwargs))
+    return out
 
 
 def _loss_of(out):
@@ -167,28 +181,50 @@ def _build_tree(root_name: str, modules: dict[str, dict[str, int]], totals: dict
     work done outside any child (functional ops in a parent's forward) shows as a "(own ops)" child."""
     root = ModuleNode(root_name, dict(totals))
     seen = {id(root)}
+    nodes = {"": root}  # path under the root ("a.b") -> its node, so that each path is walked once
+
+    def node_for(path: str) -> ModuleNode:
+        node = nodes.get(path)
+        if node is None:
+            head, _, p = path.rpartition(".")
+            parent = node_for(head)
+            node = parent.children.get(p)
+            if node is None:
+                node = parent.children[p] = ModuleNode(p)
+            nodes[path] = node
+        return node
+
+    prefix = root_name + "."
     for fqn in sorted(modules, key=lambda s: s.count(".")):
         if fqn == "Global":
             continue
-        parts = fqn.split(".")
-        node = root
-        for p in parts[1 if parts[0] == root_name else 0:]:
-            node = node.children.setdefault(p, ModuleNode(p))
+        if fqn == root_name:
+            node = root
+        else:
+            node = node_for(fqn[len(prefix):] if fqn.startswith(prefix) else fqn)
         node.flops = dict(modules[fqn])
         seen.add(id(node))
 
-    def fix(node):
+    def fix(node):  # called on nodes with children only
+        sums = dict.fromkeys(PHASES, 0)
         for ch in node.children.values():
-            fix(ch)
-        if node.children:
-            sums = {ph: sum(ch.flops[ph] for ch in node.children.values()) for ph in PHASES}
-            if id(node) not in seen:
-                node.flops = sums
-            own = {ph: node.flops[ph] - sums[ph] for ph in PHASES}
-            if any(v > 0 for v in own.values()):
+            if ch.children:
+                fix(ch)
+            cf = ch.flops
+            for ph in PHASES:
+                sums[ph] += cf[ph]
+        if id(node) not in seen:
+            node.flops = sums
+            return  # its own work is the sum of its children's: nothing of its own
+        flops = node.flops
+        own = {ph: flops[ph] - sums[ph] for ph in PHASES}
+        for v in own.values():
+            if v > 0:
                 node.children["(own ops)"] = ModuleNode("(own ops)", own)
+                break
 
-    fix(root)
+    if root.children:
+        fix(root)
     return root
 
 
@@ -198,13 +234,32 @@ _NAMES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # root module
 class _ForwardTracker(ModuleTracker):
     """torch's ModuleTracker without its backward bookkeeping (a multi-grad hook on every module's inputs and
     outputs), for counts that run no backward (`train_step=False`): same module names, a fraction of the cost.
-    A backward run inside such a count is still counted, filed under the top of the tree only."""
+    A backward run inside such a count is still counted, filed under the top of the tree only.
+
+    Names are ModuleTracker's (`_get_mod_name` over its tables), looked up once per module and count: `_fast`
+    ({module: name}) answers the module's later calls, and is emptied whenever naming a module not seen before
+    may have renamed others (ModuleTracker names the children of a module it meets for the first time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fast: dict = {}
+
+    def _name(self, mod) -> str:
+        name = self._fast.get(mod)
+        if name is None:
+            known = mod in self._seen_modules and mod in self._known_modules  # then naming it writes nothing
+            name = self._get_mod_name(mod)
+            if known:
+                self._fast[mod] = name
+            else:
+                self._fast.clear()
+        return name
 
     def _fw_pre_hook(self, mod, input) -> None:
-        self.parents.add(self._get_mod_name(mod))
+        self.parents.add(self._name(mod))
 
     def _fw_post_hook(self, mod, input, output) -> None:
-        self.parents.discard(self._get_mod_name(mod))
+        self.parents.discard(self._name(mod))
 
 
 class _eager_flex_attention:
@@ -254,7 +309,7 @@ def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, lo
     c.meta_scalars = bool(meta_truth)
     is_module = isinstance(model_or_fn, torch.nn.Module)
     root_name = type(model_or_fn).__name__ if is_module else "Global"
-    ts = _tensors((args, kwargs))
+    ts = _arg_tensors(args, kwargs)
     if is_module:
         ts += [t for t in (next(iter(model_or_fn.parameters()), None), next(iter(model_or_fn.buffers()), None))
                if t is not None]
@@ -267,6 +322,8 @@ def count_flops(model_or_fn, *args, train_step: bool = False, optimizer=None, lo
         if known is None:
             known = _NAMES[model_or_fn] = (weakref.WeakKeyDictionary(), weakref.WeakSet())
         tracker._known_modules, tracker._seen_modules = known
+    else:  # tables for this count only: plain ones (the modules outlive the count), same names, cheaper lookups
+        tracker._known_modules, tracker._seen_modules = {}, set()
     c.tracker = tracker
     fmode = _MetaSdpaMode() if use_meta_sdpa else None
     patch = _PatchFunctionalSdpa() if use_meta_sdpa else None
