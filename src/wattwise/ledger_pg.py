@@ -167,6 +167,8 @@ class PgLedger(Ledger):
             raise LedgerError(f"cannot open the ledger {self.path}: {str(e).strip()}") from None
         if create:
             self._replay_orphans()
+            from .tracker.spool import flush   # trackers that found the server down when they started
+            flush(self)
 
     # --- connection and schema ----------------------------------------------------------------------------------
     def _connect_now(self) -> None:

@@ -99,3 +99,40 @@ def test_postgres_server_stopped_for_ten_seconds_loses_nothing(pg_server, pg_url
     gaps = [b - a for a, b in zip(ts, ts[1:])]
     assert max(gaps) < 1.0, max(gaps)
     assert "could not write" not in err
+
+
+def test_postgres_server_down_when_the_run_starts_is_spooled_and_flushed_later(pg_server, pg_url, tmp_path,
+                                                                            monkeypatch):
+    import warnings
+
+    from wattwise.meters.base import Reading
+    from wattwise.tracker import Tracker
+
+    class Meter:
+        name, component, kind, source = "fake", "gpu", "measured", "test meter"
+
+        def __init__(self):
+            self.e = 0.0
+
+        def start(self):
+            pass
+
+        def read(self):
+            self.e += 50.0
+            return [Reading("node/gpu/0", "gpu", self.e, self.e, self.e, label="fake GPU")]
+
+        def close(self):
+            pass
+
+    monkeypatch.setenv("WATTWISE_HOME", str(tmp_path / "home"))
+    pg_server.stop()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Tracker("down-at-start", ledger=pg_url, meters=[Meter()], interval_s=0.2, deadline_s=1.0) as t:
+                time.sleep(0.5)
+    finally:
+        pg_server.start()
+    with Ledger(pg_url) as led:                         # the next writer flushes the spool
+        rec = led.run(t.run_id)
+    assert rec["status"] == "ok" and rec["energy_kwh"] == pytest.approx(t.footprint.energy_kwh)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import config, ids, spool
+from . import ids, spool
 from .windows import Snapshot, ledger_row
 
 
@@ -18,10 +18,11 @@ class RecordingMixin:
         from ..ledger import Ledger
         from .ledgers import shared_ledger
         if isinstance(self._ledger_arg, Ledger):
-            self._ledger_target = self._ledger_arg.path
+            self._ledger_target = getattr(self._ledger_arg, "url", self._ledger_arg.path)
             return self._ledger_arg
-        self._ledger_target = Path(self._ledger_arg).expanduser() if self._ledger_arg is not None \
-            else config.default_ledger_path()
+        from ..ledger import is_url, resolve_target
+        target = resolve_target(self._ledger_arg)     # a path, or a PostgreSQL URL (WATTWISE_LEDGER too)
+        self._ledger_target = target if is_url(target) else Path(target).expanduser()
         try:
             return shared_ledger(self._ledger_arg, timeout_s=self.deadline_s)
         except Exception as e:  # noqa: BLE001 - measure anyway; checkpoints wait in the spool

@@ -16,6 +16,13 @@ def spool_dir() -> Path:
     return home() / "spool"
 
 
+def _key(target) -> str:
+    """How a spooled part names its ledger: a PostgreSQL URL as given, a file by its resolved path."""
+    from ..ledger import is_url
+    t = str(target)
+    return t if is_url(t) else str(Path(t).expanduser().resolve())
+
+
 def _name(run_id: str, rank: int) -> str:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
     return f"{safe}.{int(rank)}.json"
@@ -32,7 +39,7 @@ def spool(ledger_path: str | os.PathLike, run_id: str, ctx: dict, part: dict, wi
         old_windows = json.loads(path.read_text()).get("windows", [])
     except (OSError, ValueError):
         pass
-    body = {"ledger": str(Path(ledger_path).expanduser().resolve()), "run_id": run_id, "context": ctx, "part": part,
+    body = {"ledger": _key(ledger_path), "run_id": run_id, "context": ctx, "part": part,
             "windows": old_windows + list(windows)}
     atomic_write_text(path, json.dumps(body, default=str))
     os.chmod(path, 0o600)
@@ -48,7 +55,7 @@ def drop(run_id: str, rank: int) -> None:
 
 def pending(ledger_path: str | os.PathLike) -> list[tuple[Path, dict[str, Any]]]:
     """The spooled parts waiting for `ledger_path`."""
-    target = str(Path(ledger_path).expanduser().resolve())
+    target = _key(ledger_path)
     out = []
     d = spool_dir()
     if not d.is_dir():
@@ -66,7 +73,7 @@ def pending(ledger_path: str | os.PathLike) -> list[tuple[Path, dict[str, Any]]]
 def flush(ledger) -> int:
     """Write every part spooled for `ledger` (a writable Ledger) into it; the number written. Never raises."""
     n = 0
-    for path, body in pending(ledger.path):
+    for path, body in pending(getattr(ledger, "url", ledger.path)):
         try:
             ledger.write_part(body["run_id"], body["context"], body["part"])
             for w in body.get("windows", []):
