@@ -136,3 +136,27 @@ def test_postgres_server_down_when_the_run_starts_is_spooled_and_flushed_later(p
     with Ledger(pg_url) as led:                         # the next writer flushes the spool
         rec = led.run(t.run_id)
     assert rec["status"] == "ok" and rec["energy_kwh"] == pytest.approx(t.footprint.energy_kwh)
+
+
+def test_report_reads_a_postgresql_ledger(pg_url, tmp_path, monkeypatch):
+    from wattwise.meters.base import Reading
+    from wattwise.report import build_card
+    from wattwise.tracker import Tracker
+
+    class Meter:
+        name, component, kind, source = "fake", "gpu", "measured", "test meter"
+
+        def start(self):
+            pass
+
+        def read(self):
+            return [Reading("node/gpu/0", "gpu", 100.0, 100.0, 100.0, label="fake GPU")]
+
+        def close(self):
+            pass
+
+    monkeypatch.setenv("WATTWISE_HOME", str(tmp_path / "home"))
+    with Tracker("pg-card", project="pg", ledger=pg_url, meters=[Meter()], interval_s=10):
+        pass
+    card = build_card(ledger=pg_url, project="pg")
+    assert [r.name for r in card.runs] == ["pg-card"]

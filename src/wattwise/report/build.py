@@ -30,11 +30,13 @@ def build_card(run_ids: Sequence[str] | None = None, *, project: str | None = No
                                     "`wattwise estimate` (--inference-tokens) instead")
         return card_from_estimate(estimate, title=title, variants=variants, cost_axis=cost_axis, accuracy=accuracy,
                                   generator=generator)
-    from ..ledger import Ledger, LedgerError, default_path
+    from ..ledger import Ledger, is_url, resolve_target
     own = not isinstance(ledger, Ledger)
     if own:
-        path = os.fspath(default_path() if ledger is None else ledger)
-        check_ledger_path(path)
+        target = resolve_target(ledger)            # a file, or a PostgreSQL URL (also from WATTWISE_LEDGER)
+        path = target if is_url(target) else os.fspath(target)
+        if not is_url(path):
+            check_ledger_path(path)
         led = Ledger(path, create=False)
     else:
         led = ledger
