@@ -108,6 +108,7 @@ _P_ZERO, _P_EW, _P_MAC, _P_SLOW = 0, 1, 2, 3
 _PLANS: dict[int, tuple] = {}  # id(func) -> (func, code, ...), for counts without user rules
 _META_SCALAR_PACKETS = {aten.all, aten.any, aten._local_scalar_dense, aten.is_nonzero}
 _OpOverload = torch._ops.OpOverload
+_graph_task_id = torch._C._current_graph_task_id
 
 
 def _plan(func, user_rules) -> tuple:
@@ -197,10 +198,26 @@ class _DispatchMode(TorchDispatchMode):
         if kwargs:
             bound.update(kwargs)
         kind, flops, a_full, a_eff = plan[3](bound, out)
-        if kind == "elementwise" and c.phase != "optimizer":
+        phase = c.phase
+        if phase == "forward" and _graph_task_id() != -1:  # c.current_phase(), inlined
+            phase = "backward"
+        if kind == "elementwise" and phase != "optimizer":
             c.other += flops
             return out
-        self._add(plan[5], kind, flops, a_full, a_eff)
+        c.phase_flops[phase] += flops
+        if phase == "optimizer":
+            c.by_kind["optimizer"] += flops
+        else:
+            c.by_kind[kind] += flops - a_full
+            if a_full:
+                c.by_kind["attention"] += a_full
+        c.by_op[plan[5]] += flops
+        c.attn_full += a_full
+        c.attn_eff += a_eff
+        if flops and c.tracker is not None:
+            modules = c.modules
+            for p in c.tracker.parents:
+                modules[p][phase] += flops
         return out
 
     def _no_dynamo(self, func, types, args, kwargs):
