@@ -139,3 +139,37 @@ def test_mlflow_reporter_sees_the_values(tmp_path, monkeypatch):
     (run,) = client.search_runs([exp.experiment_id])
     hist = client.get_metric_history(run.info.run_id, "wattwise/energy_kwh")
     assert len(hist) >= 3 and all(m.value > 0 for m in hist)
+
+
+def test_resume_from_checkpoint_continues_the_same_run(tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    from tests.integrations.hf_util import Tokens, tiny_gpt2
+    from wattwise.integrations.hf import WattwiseCallback
+    from wattwise.ledger import Ledger
+
+    db = tmp_path / "l.db"
+
+    def make(cb):
+        args = TrainingArguments(output_dir=str(tmp_path / "run"), max_steps=4, per_device_train_batch_size=4,
+                                 learning_rate=1e-3, logging_steps=1, save_strategy="steps", save_steps=2,
+                                 report_to="none", use_cpu=True, seed=0, data_seed=0, dataloader_num_workers=0,
+                                 disable_tqdm=True)
+        return Trainer(model=tiny_gpt2(0), args=args, train_dataset=Tokens(), callbacks=[cb])
+
+    first_cb = WattwiseCallback("resume", ledger=db, interval_s=0.05, write_card=False)
+    make(first_cb).train()
+    run_id = first_cb.footprint.extra["run_id"]
+    ckpt = tmp_path / "run" / "checkpoint-2"
+    assert ckpt.is_dir()
+
+    second_cb = WattwiseCallback("resume", ledger=db, interval_s=0.05, write_card=False)
+    make(second_cb).train(resume_from_checkpoint=str(ckpt))
+    fp = second_cb.footprint
+    assert fp.extra["run_id"] == run_id                               # the same run, continued
+    with Ledger(db, create=False) as led:
+        assert [r["id"] for r in led.runs()] == [run_id]
+        part = led.parts(run_id)[0]
+    assert part["info"]["processes"] == 2
+    assert part["steps"] == 4 + 2                                     # steps 3-4 were run again after the resume
+    assert fp.energy_kwh > first_cb.footprint.energy_kwh              # the earlier process's energy is kept

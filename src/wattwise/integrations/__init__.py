@@ -13,8 +13,16 @@ the tracker's live reading (no I/O on the training path), and never breaks train
 
 from __future__ import annotations
 
-from ._common import (DEFAULT_METRICS, METRICS, PREFIX, StepFlops, co2_metadata, merge_model_card, metrics,
-                      write_card)
+from ._common import (
+    DEFAULT_METRICS,
+    METRICS,
+    PREFIX,
+    StepFlops,
+    co2_metadata,
+    merge_model_card,
+    metrics,
+    write_card,
+)
 
 _LAZY = {"hf": "hf", "lightning": "lightning", "accelerate": "accelerate", "sinks": "sinks",
          "MlflowSink": "sinks", "WandbSink": "sinks", "WattwiseTracker": "accelerate"}

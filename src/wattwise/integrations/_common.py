@@ -7,7 +7,15 @@ from ._cards import co2_metadata, merge_model_card, run_footprint, write_card  #
 from ._flops import *  # noqa: F401,F403
 from ._flops import ForwardFlops, StepFlops, count_tokens, shape_key  # noqa: F401
 from ._metrics import *  # noqa: F401,F403
-from ._metrics import (CARD_FILES, DEFAULT_METRICS, METRICS, PREFIX, Guard, metric_names, metrics,  # noqa: F401
-                       summary_line)
+from ._metrics import (  # noqa: F401
+                       CARD_FILES,
+                       DEFAULT_METRICS,
+                       METRICS,
+                       PREFIX,
+                       Guard,
+                       metric_names,
+                       metrics,
+                       summary_line,
+)
 from ._resume import *  # noqa: F401,F403
 from ._resume import continue_part, continued_tracker  # noqa: F401

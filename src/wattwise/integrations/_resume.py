@@ -1,4 +1,5 @@
-"""A run continued by a resumed fit (Lightning): the new process's tracker carries the earlier totals."""
+"""A run continued by a resumed fit (Lightning, the Hugging Face Trainer): the new process's tracker carries the
+earlier totals, found in the checkpoint or, when newer, in the ledger."""
 
 from __future__ import annotations
 
@@ -63,3 +64,36 @@ def continue_part(prev: Mapping, part: dict) -> dict:
     info["warnings"] = sorted(set(pinfo.get("warnings") or []) | set(info.get("warnings") or []))
     out["info"] = info
     return out
+
+
+STATE_VERSION = 1
+
+
+def tracker_state(tracker, resumed_from: Mapping | None) -> dict:
+    """What a checkpoint saves of a continued tracker: run id, rank and this rank's cumulative part."""
+    if tracker is None or not tracker._running:
+        return dict(resumed_from or {})
+    return {"version": STATE_VERSION, "run_id": tracker.run_id, "rank": tracker.rank, "part": tracker.current_part()}
+
+
+def previous_part(saved: Mapping | None, tracker_kwargs: Mapping) -> dict | None:
+    """This rank's part of the run being resumed: the ledger's (all that process measured) when it is newer
+    than the checkpoint's, else the checkpoint's."""
+    if not saved:
+        return None
+    from ..tracker import dist_env
+    rank = (dist_env() or {}).get("rank", 0)
+    ck = saved.get("part") if int(saved.get("rank") or 0) == rank else None
+    led_part = None
+    try:
+        from ..tracker.ledgers import shared_ledger
+        led_arg = tracker_kwargs.get("ledger")
+        if led_arg is not False:
+            from ..ledger import Ledger
+            led = led_arg if isinstance(led_arg, Ledger) else shared_ledger(led_arg)
+            led_part = next((p for p in led.parts(saved["run_id"]) if int(p.get("rank") or 0) == rank), None)
+    except Exception:  # noqa: BLE001 - no ledger, or the run is not in it: the checkpoint's part
+        led_part = None
+    if led_part and (not ck or (led_part.get("updated_ts") or 0) >= (ck.get("updated_ts") or 0)):
+        return led_part
+    return ck

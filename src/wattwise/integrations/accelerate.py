@@ -20,12 +20,20 @@ kept as the run's last `metrics`. Never breaks the loop: a failure is one warnin
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from accelerate.tracking import GeneralTracker
 
-from ._common import (ForwardFlops, Guard, count_tokens, metric_names, metrics as _metrics, run_footprint,
-                      summary_line, write_card)
+from ._common import (
+    ForwardFlops,
+    Guard,
+    count_tokens,
+    metric_names,
+    run_footprint,
+    summary_line,
+    write_card,
+)
+from ._common import metrics as _metrics
 
 log = logging.getLogger("wattwise")
 

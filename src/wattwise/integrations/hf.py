@@ -30,12 +30,28 @@ from typing import Any, Sequence
 
 from transformers import TrainerCallback
 
-from ._common import ForwardFlops, Guard, merge_model_card, metric_names, metrics, run_footprint, summary_line, write_card
+from ._common import (
+    ForwardFlops,
+    Guard,
+    merge_model_card,
+    metric_names,
+    metrics,
+    run_footprint,
+    summary_line,
+    write_card,
+)
+from ._resume import continued_tracker, previous_part, tracker_state
+
+try:  # transformers >= 4.41: callbacks whose state() the Trainer saves in every checkpoint's trainer_state.json
+    from transformers.trainer_callback import ExportableState
+except ImportError:  # pragma: no cover
+    class ExportableState:  # type: ignore[no-redef]
+        pass
 
 log = logging.getLogger("wattwise")
 
 
-class WattwiseCallback(TrainerCallback):
+class WattwiseCallback(TrainerCallback, ExportableState):
     """Measure a `transformers.Trainer` run (see the module docstring).
 
     name: the run's name (default `args.run_name`); project, tags and every other keyword (region, pue,
@@ -69,6 +85,15 @@ class WattwiseCallback(TrainerCallback):
         self.flops_count_s = 0.0           # time spent counting FLOPs (once per step shape)
         self._trainer = None
         self._last_step = -1
+        self.resumed_from: dict | None = None
+
+    # --- checkpoint state (the Trainer saves it in trainer_state.json; read back at train begin) -------------
+    def state(self) -> dict:
+        """For the Trainer's checkpoints: the run id and this rank's totals so far, so that
+        `trainer.train(resume_from_checkpoint=...)` continues the same run. Leave
+        `restore_callback_states_from_checkpoint` off: the callback reads this itself at train begin."""
+        saved = self.guard("state", tracker_state, self.tracker, self.resumed_from)
+        return {"args": {}, "attributes": {"wattwise_resume": saved or {}}}
 
     # --- Trainer events ---------------------------------------------------------------------------------------
     def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
@@ -88,13 +113,20 @@ class WattwiseCallback(TrainerCallback):
 
     # --- work ---------------------------------------------------------------------------------------------------
     def _begin(self, args, state, model, optimizer) -> None:
-        from ..tracker import Tracker
         if self.tracker is not None and self.tracker._running:    # a second train() on the same callback
             self._end(args, state)
         self.footprint, self.card_files = None, {}
-        self.tracker = Tracker(self.name or getattr(args, "run_name", None), project=self.project, tags=self.tags,
-                               **self.tracker_kwargs)
+        saved = _saved_state(state) if getattr(state, "global_step", 0) else None   # resumed from a checkpoint
+        self.resumed_from = saved
+        prev = previous_part(saved, self.tracker_kwargs)
+        kw = dict(self.tracker_kwargs)
+        if saved:
+            kw["run_id"] = saved["run_id"]
+        self.tracker = continued_tracker(prev, name=self.name or getattr(args, "run_name", None),
+                                         project=self.project, tags=self.tags, **kw)
         self.tracker.annotate(framework="transformers", output_dir=str(args.output_dir))
+        if prev:
+            self.tracker.annotate(resumed=True)
         self.tracker.start()
         self._trainer = _find_trainer(self)
         if self._trainer is not None:
@@ -186,3 +218,12 @@ def _find_trainer(cb):
 
 
 __all__ = ["WattwiseCallback", "attach"]
+
+
+def _saved_state(state) -> dict | None:
+    """This callback's state in a resumed Trainer's `state.stateful_callbacks`, if a checkpoint saved one."""
+    entry = (getattr(state, "stateful_callbacks", None) or {}).get("WattwiseCallback")
+    if isinstance(entry, list):
+        entry = entry[0] if entry else None
+    saved = ((entry or {}).get("attributes") or {}).get("wattwise_resume") if isinstance(entry, dict) else None
+    return dict(saved) if saved and saved.get("run_id") else None

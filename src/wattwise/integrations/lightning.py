@@ -34,8 +34,17 @@ try:
 except ImportError:  # the standalone package
     from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef]
 
-from ._common import (ForwardFlops, Guard, continued_tracker, metric_names, metrics, run_footprint, summary_line,
-                      write_card)
+from ._common import (
+    ForwardFlops,
+    Guard,
+    continued_tracker,
+    metric_names,
+    metrics,
+    run_footprint,
+    summary_line,
+    write_card,
+)
+from ._resume import previous_part, tracker_state
 
 log = logging.getLogger("wattwise")
 STATE_VERSION = 1
@@ -89,10 +98,7 @@ class WattwiseCallback(Callback):
         return out if out is not None else {}
 
     def _state(self) -> dict:
-        if self.tracker is None or not self.tracker._running:
-            return dict(self.resumed_from or {})
-        return {"version": STATE_VERSION, "run_id": self.tracker.run_id, "rank": self.tracker.rank,
-                "part": self.tracker.current_part()}
+        return tracker_state(self.tracker, self.resumed_from)
 
     def load_state_dict(self, state_dict: dict) -> None:
         if state_dict and state_dict.get("run_id"):
@@ -124,27 +130,7 @@ class WattwiseCallback(Callback):
 
     # --- work ---------------------------------------------------------------------------------------------------
     def _previous_part(self) -> dict | None:
-        """This rank's part of the run being resumed: the ledger's (all that process measured) when it is newer
-        than the checkpoint's, else the checkpoint's."""
-        st = self.resumed_from
-        if not st:
-            return None
-        from ..tracker import dist_env
-        rank = (dist_env() or {}).get("rank", 0)
-        ck = st.get("part") if int(st.get("rank") or 0) == rank else None
-        led_part = None
-        try:
-            from ..tracker.ledgers import shared_ledger
-            led_arg = self.tracker_kwargs.get("ledger")
-            if led_arg is not False:
-                from ..ledger import Ledger
-                led = led_arg if isinstance(led_arg, Ledger) else shared_ledger(led_arg)
-                led_part = next((p for p in led.parts(st["run_id"]) if int(p.get("rank") or 0) == rank), None)
-        except Exception:  # noqa: BLE001 - no ledger, or the run is not in it: the checkpoint's part
-            led_part = None
-        if led_part and (not ck or (led_part.get("updated_ts") or 0) >= (ck.get("updated_ts") or 0)):
-            return led_part
-        return ck
+        return previous_part(self.resumed_from, self.tracker_kwargs)
 
     def _begin(self, trainer, pl_module) -> None:
         if self.tracker is not None and self.tracker._running:

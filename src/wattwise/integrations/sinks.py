@@ -65,8 +65,9 @@ class MlflowSink:
         m = metrics(fp, names=self.names)
         if not m:
             return
-        from mlflow.entities import Metric
         import time
+
+        from mlflow.entities import Metric
         client = self._ensure()
         ts = int(time.time() * 1000)
         self._step = max(self._step, int(step or 0))
