@@ -13,16 +13,25 @@ from wattwise.flops.zoo import ZOO  # noqa: E402
 aten = torch.ops.aten
 
 
-def test_elementwise_fast_count_equals_the_rule(monkeypatch):
-    """Every elementwise op the zoo runs (forward, backward, AdamW step) counts the same read in place as bound."""
+def test_fast_counts_equal_the_rules(monkeypatch):
+    """Every elementwise op and every mm / addmm / bmm the zoo runs (forward, backward, AdamW step) counts the same
+    read in place as bound by name."""
     seen = set()
     real_plan = _dispatch._plan
 
     def checking_plan(func, user_rules):
         plan = real_plan(func, user_rules)
+        rule = rules._rule_for(func)
+        if plan[1] == _dispatch._P_MAC and plan[7] is not None:
+            def mac(args):
+                n = plan[7](args)
+                assert ("matmul", n, 0, 0) == rule.fn(dict(zip(rule.names, args)), None), func
+                seen.add(str(func))
+                return n
+
+            return plan[:7] + (mac,)
         if plan[1] != _dispatch._P_EW:
             return plan
-        rule = rules._rule_for(func)
 
         def ew(args, kwargs, out):
             b = dict(zip(rule.names, args))
@@ -36,13 +45,13 @@ def test_elementwise_fast_count_equals_the_rule(monkeypatch):
 
     monkeypatch.setattr(_dispatch, "_plan", checking_plan)
     monkeypatch.setattr(_dispatch, "_PLANS", {})
-    for name in ("mlp", "cnn", "gpt-sdpa", "encoder-layer-train"):
+    for name in ("mlp", "cnn", "gpt-sdpa", "gpt-matmul", "encoder-layer-train", "moe-loop"):
         model, args = ZOO[name].build("cpu")
         wf.count_flops(model, *args, train_step=True, optimizer=torch.optim.AdamW(model.parameters(), foreach=True))
     x = torch.randn(3, 4)
     wf.count_flops(lambda a: (torch.add(a, a, alpha=2), torch.addcmul(a, a, a, value=1),
                               torch.addcdiv(a, a, a + 1, value=0.5), a.sub_(a, alpha=1), torch.sum(a)), x)
-    assert {"aten.add.Tensor", "aten.addcmul.default", "aten.addcdiv.default", "aten.sub_.Tensor",
+    assert {"aten.mm.default", "aten.addmm.default", "aten.bmm.default", "aten.add.Tensor", "aten.addcmul.default", "aten.addcdiv.default", "aten.sub_.Tensor",
             "aten.sum.default", "aten.native_layer_norm.default"} <= seen
     assert any(op.startswith("aten._foreach_") for op in seen)
 

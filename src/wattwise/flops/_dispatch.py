@@ -11,7 +11,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.module_tracker import ModuleTracker
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .rules import _METADATA, _RULE_CACHE, _can_carry_macs, _numel_of_tensors, _rule_for, _sdpa_count, _shape_sig, aten
+from .rules import _MAC_FAST, _METADATA, _RULE_CACHE, _can_carry_macs, _numel_of_tensors, _rule_for, _sdpa_count, _shape_sig, aten
 
 _MAX_SHAPES = 4  # distinct argument-shape signatures kept per uncounted op
 
@@ -113,8 +113,8 @@ _graph_task_id = torch._C._current_graph_task_id
 
 def _plan(func, user_rules) -> tuple:
     """What `_DispatchMode` does with `func`, decided once: (func, _P_ZERO, call) for ops without arithmetic,
-    (func, _P_EW, call, ew) for elementwise ones, (func, _P_MAC, call, fn, names, op name) for the other
-    built-in rules, (func, _P_SLOW) for everything else (metadata queries, higher-order ops, user rules,
+    (func, _P_EW, call, ew) for elementwise ones, (func, _P_MAC, call, fn, names, op name, n, fast) for the
+    other built-in rules (fast(args) -> flops when n positional arguments and no keyword ones come, or None), (func, _P_SLOW) for everything else (metadata queries, higher-order ops, user rules,
     ops without a rule, meta-device special cases), which takes `_DispatchMode._slow`, the general path."""
     if type(func) is not _OpOverload or func in _METADATA:
         return (func, _P_SLOW)
@@ -129,7 +129,8 @@ def _plan(func, user_rules) -> tuple:
         return (func, _P_SLOW)
     if rule.ew is not None:
         return (func, _P_EW, call, rule.ew)
-    return (func, _P_MAC, call, rule.fn, rule.names, packet.__name__)
+    fast = _MAC_FAST.get(packet)
+    return (func, _P_MAC, call, rule.fn, rule.names, packet.__name__) + (fast if fast is not None else (None, None))
 
 
 class _DispatchMode(TorchDispatchMode):
@@ -194,10 +195,13 @@ class _DispatchMode(TorchDispatchMode):
                 return out
             self._add(func._overloadpacket.__name__, "elementwise", flops, 0, 0)
             return out
-        bound = dict(zip(plan[4], args))
-        if kwargs:
-            bound.update(kwargs)
-        kind, flops, a_full, a_eff = plan[3](bound, out)
+        if plan[7] is not None and not kwargs and len(args) >= plan[6]:  # mm, addmm, bmm
+            kind, flops, a_full, a_eff = "matmul", plan[7](args), 0, 0
+        else:
+            bound = dict(zip(plan[4], args))
+            if kwargs:
+                bound.update(kwargs)
+            kind, flops, a_full, a_eff = plan[3](bound, out)
         phase = c.phase
         if phase == "forward" and _graph_task_id() != -1:  # c.current_phase(), inlined
             phase = "backward"

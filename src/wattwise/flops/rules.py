@@ -229,6 +229,28 @@ _MAC_RULES: dict[Any, Callable] = {
     aten._transformer_encoder_layer_fwd: _encoder_layer,
     aten._native_multi_head_attention: _native_mha,
 }
+def _mm_fast(args) -> int:  # mm(self, mat2), the count of _mm read from the positional arguments
+    a = args[0].shape
+    m, k = a
+    return 2 * m * k * args[1].shape[1]
+
+
+def _addmm_fast(args) -> int:  # addmm(self=bias, mat1, mat2)
+    m, k = args[1].shape
+    return 2 * m * k * args[2].shape[1]
+
+
+def _bmm_fast(args) -> int:  # bmm(self, mat2), as _bmm
+    bb, m, k = args[0].shape
+    return 2 * bb * m * k * args[1].shape[2]
+
+
+# The commonest multiply-accumulate ops counted from their positional arguments (no binding by name), when they
+# come with no keyword arguments: {packet: (positional arguments needed, fn(args) -> flops)}; same numbers as
+# the rules above.
+_MAC_FAST: dict[Any, tuple[int, Callable]] = {aten.mm: (2, _mm_fast), aten.addmm: (3, _addmm_fast),
+                                              aten.bmm: (2, _bmm_fast)}
+
 for _name in ("_grouped_mm", "grouped_mm", "_scaled_grouped_mm", "scaled_grouped_mm"):
     if hasattr(aten, _name):  # grouped_mm / scaled_grouped_mm do not exist in every torch
         _MAC_RULES[getattr(aten, _name)] = _simple("matmul", _grouped_mm)
