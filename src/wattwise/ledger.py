@@ -365,6 +365,9 @@ class Ledger(SqliteFile):
 def merge(sources: Iterable, into) -> dict[str, int]:
     """Copy every run of the `sources` ledgers (paths or URLs) into `into` (a path, URL or open Ledger), ids
     kept; idempotent. Returns counts: runs, samples, windows."""
+    sources = list(sources)
+    for src in sources:   # every source readable before the destination is created or touched
+        Ledger(src, create=False).close()
     own = not isinstance(into, Ledger)
     dest = Ledger(into) if own else into
     n = {"runs": 0, "samples": 0, "windows": 0}

@@ -88,8 +88,16 @@ def serve_metrics_command(ledger: LEDGER = None,
     """Serve Prometheus metrics of the ledger's running and recent runs until interrupted."""
     import time
 
+    from ..errors import InvalidValueError
     from ..prometheus import serve_ledger
-    ex = serve_ledger(ledger, port, addr, recent_s)
+    if not 0 <= port <= 65535:
+        raise InvalidValueError(f"--port must be a TCP port, 0 to 65535 (0: any free one), got {port}")
+    if not recent_s >= 0:
+        raise InvalidValueError(f"--recent must be 0 or more seconds, got {recent_s!r}")
+    try:
+        ex = serve_ledger(ledger, port, addr, recent_s)
+    except OSError as e:
+        raise InvalidValueError(f"cannot listen on {addr}:{port}: {e.strerror or e}") from None
     typer.echo(f"serving {ex.url}", err=True)
     try:
         while True:

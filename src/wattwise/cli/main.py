@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("WATTWISE_DEBUG"):
             raise
         from ._flags import flagify
-        err.print(f"[red]error:[/red] {escape(flagify(str(e)))}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(' '.join(flagify(str(e)).split()))}", highlight=False,
+                  soft_wrap=True)   # one line, whatever a driver's message holds
         sys.exit(2)
     except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback
         if os.environ.get("WATTWISE_DEBUG"):

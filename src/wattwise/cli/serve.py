@@ -27,9 +27,24 @@ def _model(model: str | None, config: str | None):
     if (model is None) == (config is None):
         raise InvalidValueError("give --model (a local folder or a cached Hub name) or --config (a config.json: "
                                 "random weights, nothing downloaded), one of them")
-    if config is not None:
-        cfg = transformers.AutoConfig.from_pretrained(config)
-        return transformers.AutoModelForCausalLM.from_config(cfg), None
+    if config is not None:   # a local config.json only: never a download
+        import json
+
+        from ..files import read_text
+        try:
+            data = json.loads(read_text(config, "--config"))
+        except json.JSONDecodeError as e:
+            raise InvalidValueError(f"--config {config!r} is not valid JSON: {e}") from None
+        if not isinstance(data, dict) or "model_type" not in data:
+            raise InvalidValueError(f"--config {config!r} is not a transformers config.json (no 'model_type')")
+        try:
+            cfg = transformers.AutoConfig.for_model(**data)
+            return transformers.AutoModelForCausalLM.from_config(cfg), None
+        except (ValueError, KeyError, TypeError) as e:
+            raise InvalidValueError(f"--config {config!r}: {e}") from None
+    import os
+    if not os.path.isdir(os.path.expanduser(model)):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")    # a Hub name is read from the local cache, never fetched
     tok = None
     try:
         tok = transformers.AutoTokenizer.from_pretrained(model)
