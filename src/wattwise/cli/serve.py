@@ -27,10 +27,13 @@ def _model(model: str | None, config: str | None):
     if (model is None) == (config is None):
         raise InvalidValueError("give --model (a local folder or a cached Hub name) or --config (a config.json: "
                                 "random weights, nothing downloaded), one of them")
-    if config is not None:   # a local config.json only: never a download
+    import os
+    if config is not None:   # a local config.json (or a folder holding one) only: never a download
         import json
 
         from ..files import read_text
+        if os.path.isdir(os.path.expanduser(config)):   # a model folder: its config.json
+            config = os.path.join(os.path.expanduser(config), "config.json")
         try:
             data = json.loads(read_text(config, "--config"))
         except json.JSONDecodeError as e:
@@ -42,7 +45,6 @@ def _model(model: str | None, config: str | None):
             return transformers.AutoModelForCausalLM.from_config(cfg), None
         except (ValueError, KeyError, TypeError) as e:
             raise InvalidValueError(f"--config {config!r}: {e}") from None
-    import os
     if not os.path.isdir(os.path.expanduser(model)):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")    # a Hub name is read from the local cache, never fetched
     tok = None
