@@ -11,7 +11,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.module_tracker import ModuleTracker
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .rules import _MAC_FAST, _METADATA, _RULE_CACHE, _can_carry_macs, _numel_of_tensors, _rule_for, _sdpa_count, _shape_sig, aten
+from .rules import (
+    _MAC_FAST, _METADATA, _RULE_CACHE, _can_carry_macs, _numel_of_tensors, _rule_for, _sdpa_count, _shape_sig, aten,
+)
 
 _MAX_SHAPES = 4  # distinct argument-shape signatures kept per uncounted op
 

@@ -201,7 +201,7 @@ def _build_tree(root_name: str, modules: dict[str, dict[str, int]], totals: dict
         if fqn == root_name:
             node = root
         else:
-            node = node_for(fqn[len(prefix):] if fqn.startswith(prefix) else fqn)
+            node = node_for(fqn.removeprefix(prefix))
         node.flops = dict(modules[fqn])
         seen.add(id(node))
 
