@@ -236,30 +236,32 @@ class _ForwardTracker(ModuleTracker):
     outputs), for counts that run no backward (`train_step=False`): same module names, a fraction of the cost.
     A backward run inside such a count is still counted, filed under the top of the tree only.
 
-    Names are ModuleTracker's (`_get_mod_name` over its tables), looked up once per module and count: `_fast`
-    ({module: name}) answers the module's later calls, and is emptied whenever naming a module not seen before
-    may have renamed others (ModuleTracker names the children of a module it meets for the first time)."""
+    Names are ModuleTracker's (`_get_mod_name` over its tables); `_fast` ({module: name}) answers the hooks, and
+    is rebuilt from the tables whenever naming a module not seen before may have renamed others (ModuleTracker
+    names the children of a module it meets for the first time). A module named but not yet seen is left out:
+    naming it writes to the tables."""
 
     def __init__(self) -> None:
         super().__init__()
         self._fast: dict = {}
 
     def _name(self, mod) -> str:
-        name = self._fast.get(mod)
-        if name is None:
-            known = mod in self._seen_modules and mod in self._known_modules  # then naming it writes nothing
-            name = self._get_mod_name(mod)
-            if known:
-                self._fast[mod] = name
-            else:
-                self._fast.clear()
+        known = mod in self._seen_modules and mod in self._known_modules  # then naming it writes nothing
+        name = self._get_mod_name(mod)
+        if known:
+            self._fast[mod] = name
+        else:  # naming a module not seen before may rename others: take every name afresh from the tables
+            seen = self._seen_modules
+            self._fast = {m: n for m, n in self._known_modules.items() if m in seen}
         return name
 
     def _fw_pre_hook(self, mod, input) -> None:
-        self.parents.add(self._name(mod))
+        name = self._fast.get(mod)
+        self.parents.add(name if name is not None else self._name(mod))
 
     def _fw_post_hook(self, mod, input, output) -> None:
-        self.parents.discard(self._name(mod))
+        name = self._fast.get(mod)
+        self.parents.discard(name if name is not None else self._name(mod))
 
 
 class _eager_flex_attention:
