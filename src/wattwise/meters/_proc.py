@@ -190,7 +190,10 @@ class PsutilTree:
 
 
 def make_tree(pid: int | None = None, *, children: bool = True):
-    """A process tree sampler: psutil where installed (every OS, children included), else /proc (Linux)."""
+    """A process tree sampler: /proc on Linux (each process's own children lists: no scan of every process,
+    ~20x cheaper than psutil's `children(recursive=True)`), psutil elsewhere (macOS, Windows), else /proc."""
+    if _LINUX and os.path.exists(f"/proc/{os.getpid()}/task"):
+        return ProcessTree(pid, children=children)
     try:
         import psutil  # noqa: PLC0415, F401 - optional dependency
     except ImportError:

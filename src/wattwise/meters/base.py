@@ -46,6 +46,8 @@ class Meter(Protocol):
     component: str     # 'gpu', 'cpu' or 'memory'
     kind: str          # 'measured' or 'estimated'
     source: str        # method and cited constants, for the footprint's provenance
+    # optional `nonblocking = True`: start/read/close only read /proc or sysfs, so the tracker calls them
+    # directly; any other meter (a driver: NVML, amdsmi, powermetrics) runs under the tracker's deadline
 
     def start(self) -> None: ...
 

@@ -87,6 +87,8 @@ def lookup_tdp(brand: str | None) -> tuple[Range, str]:
 class CpuTdpMeter:
     """Estimated CPU energy of a process tree (default: this process and its children)."""
 
+    nonblocking = True   # reads /proc or sysfs and does arithmetic: no deadline thread needed
+
     name = "cpu-tdp"
     component = "cpu"
     kind = ESTIMATED

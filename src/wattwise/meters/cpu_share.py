@@ -246,6 +246,8 @@ class CpuShareMeter:
     tree (default: psutil when installed, else /proc); `clock` the wall clock.
     """
 
+    nonblocking = True   # reads /proc or sysfs and does arithmetic: no deadline thread needed
+
     name = "cpu-share"
     component = "cpu"
     kind = ESTIMATED

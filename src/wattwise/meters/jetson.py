@@ -77,6 +77,8 @@ def find_rails(root: str = "") -> list[Rail]:
 class JetsonMeter:
     """Energy of one component's INA3221 rails on an NVIDIA Jetson."""
 
+    nonblocking = True   # reads /proc or sysfs and does arithmetic: no deadline thread needed
+
     kind = MEASURED
 
     def __init__(self, component: str = "gpu", root: str = "", *, host: str | None = None, clock=time.monotonic):

@@ -22,6 +22,8 @@ GB = 1e9
 class MemoryModelMeter:
     """Estimated DRAM energy of a process tree's resident memory."""
 
+    nonblocking = True   # reads /proc or sysfs and does arithmetic: no deadline thread needed
+
     name = "memory-model"
     component = "memory"
     kind = ESTIMATED

@@ -124,6 +124,8 @@ def find_zones(root: str = DEFAULT_ROOT, domain: str = "package") -> list[_Zone]
 class RaplMeter:
     """Energy of every CPU package (domain='package') or DRAM zone (domain='dram') on this machine."""
 
+    nonblocking = True   # reads /proc or sysfs and does arithmetic: no deadline thread needed
+
     kind = MEASURED
 
     def __init__(self, domain: str = "package", root: str = DEFAULT_ROOT, *, host: str | None = None):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import threading
 from typing import Callable
 
@@ -21,23 +22,49 @@ class MeterHung(RuntimeError):
     """A meter read did not return within the deadline."""
 
 
+class _Worker:
+    """A reusable daemon thread that runs meter calls; it returns to the idle pool after each call. A worker
+    stuck in a hung call never returns, and the next call gets another."""
+
+    def __init__(self):
+        self.q: "queue.SimpleQueue" = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="wattwise-meter-call", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            fn, box, done = self.q.get()
+            try:
+                box["value"] = fn()
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+                box["error"] = e
+            finally:
+                done.set()
+            with _IDLE_LOCK:
+                _IDLE.append(self)
+
+
+_IDLE: list[_Worker] = []
+_IDLE_LOCK = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    """A forked child has none of the parent's worker threads: forget them."""
+    global _IDLE_LOCK
+    _IDLE_LOCK = threading.Lock()
+    _IDLE.clear()
+
+
 def _call_with_deadline(fn: Callable, deadline_s: float | None):
-    """fn() in a helper thread, waiting at most `deadline_s` (None: call directly)."""
+    """fn() on a pooled worker thread, waiting at most `deadline_s` (None: call directly)."""
     if deadline_s is None:
         return fn()
+    with _IDLE_LOCK:
+        w = _IDLE.pop() if _IDLE else None
+    if w is None:
+        w = _Worker()
     box: dict = {}
     done = threading.Event()
-
-    def run():
-        try:
-            box["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
-            box["error"] = e
-        finally:
-            done.set()
-
-    th = threading.Thread(target=run, name="wattwise-meter-read", daemon=True)
-    th.start()
+    w.q.put((fn, box, done))
     if not done.wait(deadline_s):
         raise MeterHung(f"no answer within {deadline_s:g} s")
     if "error" in box:
@@ -87,7 +114,7 @@ class MeterChain:
             m = None
             try:
                 m = c() if not hasattr(c, "read") else c
-                _call_with_deadline(m.start, self.read_deadline_s)
+                _call_with_deadline(m.start, self._deadline(m))
             except MeterUnavailable as e:
                 self.notes.append(str(e))
                 if "Fix:" in str(e):
@@ -106,6 +133,10 @@ class MeterChain:
             return True
         self.meter = None
         return False
+
+    def _deadline(self, meter) -> float | None:
+        """No deadline thread for meters that only read /proc or sysfs (`nonblocking`); drivers get one."""
+        return None if getattr(meter, "nonblocking", False) else self.read_deadline_s
 
     def _skip_same_source(self, name: str | None) -> None:
         """The same source's other modes (NVML sampling after NVML counter) cannot start either."""
@@ -126,7 +157,7 @@ class MeterChain:
         """Cumulative readings per device (banked energy included); never raises."""
         while self.meter is not None:
             try:
-                got = list(_call_with_deadline(self.meter.read, self.read_deadline_s))
+                got = list(_call_with_deadline(self.meter.read, self._deadline(self.meter)))
                 bad = [r for r in got if not _finite(r)]
                 if bad:   # a NaN or infinite reading is dropped (the device keeps its last good value), once said
                     self.warn(f"wattwise: {self.component} meter {self.meter.name} returned a non-finite reading "
@@ -163,7 +194,7 @@ class MeterChain:
     def close(self) -> None:
         for m in self.used:
             try:
-                _call_with_deadline(m.close, self.read_deadline_s)
+                _call_with_deadline(m.close, self._deadline(m))
             except Exception:  # noqa: BLE001 - a meter that cannot close (or hangs closing) is left behind
                 pass
 

@@ -18,7 +18,8 @@ def _after_fork_in_child() -> None:
     for t in list(LIVE):
         forget(t)
     LIVE.clear()
-    from . import ids, ledgers, signals
+    from . import chain, ids, ledgers, signals
+    chain._reset_after_fork()
     ids._reset_after_fork()
     ledgers._reset_after_fork()
     signals._reset_after_fork()
