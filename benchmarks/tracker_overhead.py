@@ -30,6 +30,9 @@ import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+# as users run it: bytecode cached (a sandbox's PYTHONDONTWRITEBYTECODE=1 would compile every module at every
+# start, ~25 ms of a first start+stop, for both tools)
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
 IMPORT = {
     "wattwise": "import wattwise.tracker",
