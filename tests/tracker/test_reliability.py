@@ -418,3 +418,24 @@ def test_a_daemonized_child_is_reported_as_not_measured(tmp_path):
     rec = json.loads(r.stdout)
     warned = [w for w in rec["provenance"]["warnings"] if "left 1 process" in w]
     assert warned and "not measured" in warned[0]
+
+
+def test_windows_ended_while_the_ledger_is_locked_are_written_later(tmp_path):
+    db = tmp_path / "l.db"
+    Ledger(db).close()
+    t = Tracker("win-locked", ledger=db, meters=[Meter()], interval_s=10, deadline_s=0.3).start()
+    deadline = time.monotonic() + 20
+    while t.ledger is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    locker = sqlite3.connect(str(db), isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrackerWarning)
+        t.end_window(t.begin_window("during-lock"))
+        with t._lock:
+            t._checkpoint()                          # fails: locked; the window waits
+        locker.execute("ROLLBACK")
+        locker.close()
+        t.stop()                                     # the final checkpoint writes it
+    with Ledger(db, create=False) as led:
+        assert [w["name"] for w in led.windows(t.run_id)] == ["during-lock"]

@@ -49,6 +49,8 @@ class RecordingMixin:
                 spool.drop(self.run_id, self.rank)
                 self._spooled = False
         except Exception as e:  # noqa: BLE001 - the job goes on; what was measured waits in the spool
+            with self._state_lock:   # windows not written yet are tried again at the next checkpoint
+                self._unwritten = pending + self._unwritten
             self._warn_once("ledger-write", f"wattwise: could not write to the ledger ({e}); measuring goes on, "
                                             "checkpoints are spooled until it can be written")
             if self._ledger_target is not None:
@@ -71,7 +73,6 @@ class RecordingMixin:
             self._warn_once("run-id", f"wattwise: run id {old} was taken by another job; this run is {self.run_id}")
             self.ledger.write_part(self.run_id, ctx, part, _sample(snap, self._start_wall), claim=True)
         self._claimed = True
-
 
 
 def _sample(snap: Snapshot, start_wall: float) -> dict:
