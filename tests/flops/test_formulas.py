@@ -23,7 +23,11 @@ def test_matmul_is_bilinear_in_each_dimension(m, n, p, k):
     assert base == 2 * m * n * p  # 2 FLOPs per multiply-accumulate, never MACs
 
 
-@given(st.floats(min_value=0, max_value=1e15), st.floats(min_value=0, max_value=1e15))
+# no subnormal floats: 6 x 5e-324 rounds to 3e-323, so C / 6N cannot give D back (a float limit, not the formula)
+NORMAL = st.floats(min_value=0, max_value=1e15, allow_subnormal=False)
+
+
+@given(NORMAL, NORMAL)
 def test_training_compute_is_6nd_and_round_trips(n, d):
     c = wf.training_flops(n, d)
     assert c == pytest.approx(6 * n * d)
