@@ -290,27 +290,13 @@ class NvmlMeter:
             self._init = False
 
 
-# nvmlDeviceGetName -> catalog accelerator id, where the catalog's names differ from NVML's
-NVML_NAMES = {
-    "NVIDIA H100 80GB HBM3": "nvidia_h100_sxm5_80gb", "NVIDIA H100 PCIe": "nvidia_h100_pcie_80gb",
-    "NVIDIA H100 NVL": "nvidia_h100_nvl_94gb", "NVIDIA H200": "nvidia_h200_sxm_141gb",
-    "NVIDIA H200 141GB HBM3e": "nvidia_h200_sxm_141gb",
-    "NVIDIA A100-SXM4-80GB": "nvidia_a100_sxm4_80gb", "NVIDIA A100-SXM4-40GB": "nvidia_a100_sxm4_40gb",
-    "NVIDIA A100-PCIE-40GB": "nvidia_a100_pcie_40gb", "NVIDIA A100 80GB PCIe": "nvidia_a100_pcie_80gb",
-}
-
-
 def catalog_gpu(nvml_name: str):
-    """The catalog accelerator for an NVML device name, or None."""
+    """The catalog accelerator for an NVML device name, or None (the catalog knows NVML's names, with or
+    without the vendor prefix)."""
     from .. import catalog
     from ..errors import WattwiseError
     nvml_name = re.sub(r"\s+MIG\s+\S+$", "", nvml_name.strip())  # a MIG slice is its parent board's model
-    for name in (NVML_NAMES.get(nvml_name), nvml_name, nvml_name.replace("NVIDIA ", "", 1),
-                 nvml_name.replace("Tesla ", "", 1)):
-        if not name:
-            continue
-        try:
-            return catalog.gpu(name)
-        except WattwiseError:
-            continue
-    return None
+    try:
+        return catalog.gpu(nvml_name)
+    except WattwiseError:
+        return None
