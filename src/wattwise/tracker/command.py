@@ -88,15 +88,8 @@ def _become_subreaper() -> bool:
 
 
 def _own_children() -> set[int]:
-    pid = os.getpid()
-    out: set[int] = set()
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out.update(int(x) for x in f.read().split())
-    except OSError:
-        pass
-    return out
+    from ..meters._proc import _children
+    return set(_children(os.getpid()))
 
 
 def run_command(cmd: Sequence[str], *, name: str | None = None, record_command: bool = False,
