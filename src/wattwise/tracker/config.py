@@ -97,8 +97,12 @@ def location(region: str | None, pue: float | str | None, cfg: dict | None = Non
         fallbacks_pue=[("WATTWISE_PUE", os.environ.get("WATTWISE_PUE")), ("config", cfg.get("pue"))])
 
 
-def resolve_location(region: str | None, pue: float | str | None, cfg: dict | None = None) -> dict[str, Any]:
-    """`location(...)` as a plain dict: region, location_known, intensity_g_per_kwh and pue (Ranges), sources."""
-    loc = location(region, pue, cfg)
+def location_view(loc) -> dict[str, Any]:
+    """A `Location` as a plain dict: region, location_known, intensity_g_per_kwh and pue (Ranges), sources."""
     return {"region": loc.region, "location_known": loc.known, "intensity_g_per_kwh": loc.intensity_g_per_kwh.range,
             "pue": loc.pue.range, "sources": {"intensity": loc.intensity_g_per_kwh.basis, "pue": loc.pue.basis}}
+
+
+def resolve_location(region: str | None, pue: float | str | None, cfg: dict | None = None) -> dict[str, Any]:
+    """`location(...)` as a plain dict (`location_view`)."""
+    return location_view(location(region, pue, cfg))

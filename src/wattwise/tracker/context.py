@@ -28,13 +28,22 @@ class RunContext:
 
     def to_dict(self) -> dict[str, Any]:
         """The flat context dict of ledger records (ranges as {low, central, high}; extra fields at top level)."""
-        def rng(q):
-            return {"low": q.low, "central": float(q), "high": q.high}
         return {"name": self.name, "project": self.project, "tags": list(self.tags), "region": self.region,
-                "location_known": self.location_known, "pue": rng(self.pue),
-                "intensity_g_per_kwh": rng(self.intensity_g_per_kwh), "price": self.price,
+                "location_known": self.location_known, "pue": self.pue.range.to_dict(),
+                "intensity_g_per_kwh": self.intensity_g_per_kwh.range.to_dict(), "price": self.price,
                 "peak_flop_per_s": self.peak_flop_per_s, "dtype": self.dtype, "interval_s": self.interval_s,
                 "sources": dict(self.sources), **self.extra}
+
+
+def located(tracker, location) -> RunContext:
+    """The context of `tracker` from its settings and resolved `location` alone (no price or peak yet): what a
+    reading uses before the sampler has done the catalog look-ups of `build`."""
+    return RunContext(name=tracker.name, project=tracker.project, tags=list(tracker.tags), region=location.region,
+                      location_known=location.known, pue=location.pue,
+                      intensity_g_per_kwh=location.intensity_g_per_kwh, price=None, peak_flop_per_s=None,
+                      dtype=tracker.dtype, interval_s=tracker.interval_s,
+                      sources={"intensity": location.intensity_g_per_kwh.basis, "pue": location.pue.basis},
+                      extra=dict(tracker.extra))
 
 
 def build(tracker, location, gpu_labels: list[str], meter_sources: dict[str, str]) -> RunContext:
@@ -44,7 +53,8 @@ def build(tracker, location, gpu_labels: list[str], meter_sources: dict[str, str
     from .. import assumptions, display
     from ..errors import WattwiseError
     from ..meters.nvml import catalog_gpu
-    sources = {"intensity": location.intensity_g_per_kwh.basis, "pue": location.pue.basis}
+    ctx = located(tracker, location)
+    sources = ctx.sources
     acc = tracker._gpu_acc or (catalog_gpu(gpu_labels[0]) if gpu_labels else None)
     peak = None
     if acc is not None:
@@ -57,8 +67,5 @@ def build(tracker, location, gpu_labels: list[str], meter_sources: dict[str, str
                                 usd_per_gpu_hour=tracker.usd_per_gpu_hour, usd_per_kwh=tracker.usd_per_kwh)
     sources["cost"] = pr.basis if pr is not None else why
     sources.update(meter_sources)
-    return RunContext(name=tracker.name, project=tracker.project, tags=list(tracker.tags), region=location.region,
-                      location_known=location.known, pue=location.pue,
-                      intensity_g_per_kwh=location.intensity_g_per_kwh,
-                      price=pr.to_dict() if pr is not None else None, peak_flop_per_s=peak, dtype=tracker.dtype,
-                      interval_s=tracker.interval_s, sources=sources, extra=dict(tracker.extra))
+    ctx.price, ctx.peak_flop_per_s = (pr.to_dict() if pr is not None else None), peak
+    return ctx

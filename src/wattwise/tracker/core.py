@@ -94,9 +94,7 @@ class Tracker(RecordingMixin, WindowsMixin):
     @property
     def location(self) -> dict[str, Any]:
         """Region, location_known, intensity and PUE (Ranges) with sources; env/config resolved on first use."""
-        loc = self._location()
-        return {"region": loc.region, "location_known": loc.known, "intensity_g_per_kwh": loc.intensity_g_per_kwh.range,
-                "pue": loc.pue.range, "sources": {"intensity": loc.intensity_g_per_kwh.basis, "pue": loc.pue.basis}}
+        return config.location_view(self._location())
 
     def _location(self):
         if self._loc is None:
@@ -316,11 +314,8 @@ class Tracker(RecordingMixin, WindowsMixin):
     def _context_dict(self) -> dict:
         if self.ctx is not None:
             return self.ctx.to_dict()
-        loc = self._location()   # before the sampler prepared the context: location only, no catalog look-ups
-        return {"name": self.name, "project": self.project, "tags": self.tags, "region": loc.region,
-                "location_known": loc.known, "pue": loc.pue.to_dict(), "intensity_g_per_kwh":
-                loc.intensity_g_per_kwh.to_dict(), "sources": {"intensity": loc.intensity_g_per_kwh.basis,
-                                                              "pue": loc.pue.basis}, **self.extra}
+        from .context import located   # before the sampler prepared the context: no catalog look-ups
+        return located(self, self._location()).to_dict()
 
     def _footprint_of(self, part: dict, status: str) -> Footprint:
         from ..measured import footprint_from_parts
