@@ -95,3 +95,22 @@ def write(path, name, value):
     with open(tmp, "w") as f:
         f.write(f"{value}\n")
     os.replace(tmp, os.path.join(path, name))
+
+
+class StepGpuMeter:
+    """A measured GPU meter that adds `step_j` joules at every read (device 'h/gpu/0')."""
+    name, component, kind, source = "test", "gpu", "measured", "test meter"
+
+    def __init__(self, step_j: float = 100.0):
+        self.step_j, self.e = step_j, 0.0
+
+    def start(self):
+        pass
+
+    def read(self):
+        from wattwise.meters.base import Reading
+        self.e += self.step_j
+        return [Reading("h/gpu/0", "gpu", self.e, self.e, self.e, label="test GPU")]
+
+    def close(self):
+        pass

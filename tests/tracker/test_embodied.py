@@ -5,31 +5,14 @@ import time
 
 import pytest
 
+from tests.meters.fakes import StepGpuMeter
 from wattwise import estimate
 from wattwise.constants import HOURS_PER_YEAR
-from wattwise.meters.base import Reading
 from wattwise.tracker import Tracker
 
 
-class Gpu:
-    name, component, kind, source = "test", "gpu", "measured", "test meter"
-
-    def __init__(self):
-        self.e = 0.0
-
-    def start(self):
-        pass
-
-    def read(self):
-        self.e += 100.0
-        return [Reading("h/gpu/0", "gpu", self.e, self.e, self.e, label="test GPU")]
-
-    def close(self):
-        pass
-
-
 def _run(tmp_path, **kw):
-    with Tracker("emb", ledger=tmp_path / "l.db", meters=[Gpu()], interval_s=10, region="FR", pue=1.2, **kw) as t:
+    with Tracker("emb", ledger=tmp_path / "l.db", meters=[StepGpuMeter()], interval_s=10, region="FR", pue=1.2, **kw) as t:
         time.sleep(0.2)
     return t.footprint
 

@@ -5,31 +5,14 @@ import urllib.request
 
 import pytest
 
-from wattwise.meters.base import Reading
+from tests.meters.fakes import StepGpuMeter
 from wattwise.tracker import Tracker
 
 pytest.importorskip("prometheus_client")
 
 
-class Gpu:
-    name, component, kind, source = "test", "gpu", "measured", "test meter"
-
-    def __init__(self):
-        self.e = 0.0
-
-    def start(self):
-        pass
-
-    def read(self):
-        self.e += 100.0
-        return [Reading("h/gpu/0", "gpu", self.e, self.e, self.e, label="test GPU")]
-
-    def close(self):
-        pass
-
-
 def test_the_endpoint_rises_while_the_tracker_runs(tmp_path):
-    t = Tracker("prom", ledger=tmp_path / "l.db", meters=[Gpu()], interval_s=0.05, prometheus_port=0).start()
+    t = Tracker("prom", ledger=tmp_path / "l.db", meters=[StepGpuMeter()], interval_s=0.05, prometheus_port=0).start()
     try:
         time.sleep(0.3)
         url = f"http://127.0.0.1:{t._exporter.port}/metrics"
