@@ -66,7 +66,7 @@ def test_read_only_folders_are_refused_even_when_root_could_write(tmp_path, monk
     """The access check (os.access) made for a user without write access; root passes it, so it is faked here."""
     import os
 
-    from wattwise.scaling import _paths
+    from wattwise import files as _paths   # the path checks live in wattwise.files
 
     ro = tmp_path / "ro"
     ro.mkdir()

@@ -6,9 +6,7 @@ Mount with `app.command("report", help=...)(report_command)`. Thin: parses, call
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -50,67 +48,15 @@ def _read_json(path: str, what: str):
 
 
 def check_output(path: str) -> Path:
-    """The output path, checked before anything is read or rendered: its folder exists and is writable, and
-    the path is not a folder. InvalidValueError names the path and what is wrong."""
-    if not path or not path.strip():
-        raise InvalidValueError("--output is empty; give a file path (or leave -o out for stdout)")
-    target = Path(path)
-    if target.is_dir():
-        raise InvalidValueError(f"cannot write --output {path!r}: it is a folder; give a file path")
-    folder = target.parent if str(target.parent) else Path(".")
-    for up in (folder, *folder.parents):
-        if up.exists():
-            if not up.is_dir():
-                raise InvalidValueError(f"cannot write --output {path!r}: {str(up)!r} is a file, not a folder")
-            break
-    if not folder.is_dir():
-        raise InvalidValueError(f"cannot write --output {path!r}: folder {str(folder)!r} does not exist "
-                                "(create it first)")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InvalidValueError(f"cannot write --output {path!r}: folder {str(folder)!r} is not writable")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise InvalidValueError(f"cannot write --output {path!r}: the file is read-only")
-    return target
+    """The output path, checked before anything is read or rendered (wattwise.files)."""
+    from ..files import check_output as check
+    return check(path, "--output")
 
 
 def _write(path: str, text: str) -> None:
-    """Write whole or not at all: a temporary file in the same folder, then an atomic rename."""
-    target = check_output(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise InvalidValueError(f"cannot write --output {path!r}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        if target.exists():
-            try:
-                os.chmod(tmp, target.stat().st_mode & 0o777)
-            except OSError:
-                pass
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except OSError as e:
-        _unlink(tmp)
-        raise InvalidValueError(f"cannot write --output {path!r}: {e.strerror or e}") from None
-    except BaseException:
-        _unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    """Write whole or not at all (wattwise.files: a temporary file in the same folder, then a rename)."""
+    from ..files import atomic_write_text
+    atomic_write_text(check_output(path), text, "--output")
 
 
 def report_command(

@@ -28,7 +28,7 @@ def plot_formats() -> tuple[str, ...]:
 def check_plot_path(path: str | os.PathLike, flag: str = "--plot") -> Path:
     """Before any fitting: matplotlib is installed (MissingExtraError otherwise), the suffix is a format it writes,
     and the file can be written (its folder exists and is writable; not a folder itself). Creates nothing."""
-    from ._paths import check_file_writable
+    from ..files import check_file_writable
 
     formats = plot_formats()
     return check_file_writable(flag, path, suffixes=formats, what="plot")

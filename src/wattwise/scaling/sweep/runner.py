@@ -36,7 +36,7 @@ def preflight(*, ledger: str | os.PathLike | None = None, out_dir: str | os.Path
     nothing: the ledger file and the output folder can be written (or created), the region and the tracker's
     numbers are valid. Raises a WattwiseError naming the flag."""
     from ..._checks import check_number
-    from .._paths import check_file_writable, check_files_writable, check_folder_creatable
+    from ...files import check_file_writable, check_files_writable, check_folder_creatable
 
     opts = tracker_opts or {}
     if out_dir is not None:
