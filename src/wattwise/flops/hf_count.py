@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import InvalidValueError, MissingInputError, UnknownNameError, WattwiseError, closest
 from . import formulas as fm
-from .hf import _LEARNED_POS, estimate_from_config, load_config, shape_from_config
+from .hf import _LEARNED_POS, estimate_from_config, load_config
 
 FALLBACK = "FORMULA FALLBACK (not traced)"
 _VISION_INPUTS = ("pixel_values",)
